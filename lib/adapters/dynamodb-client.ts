@@ -1,0 +1,106 @@
+// Plumbing shared by the DynamoDB adapters: the client, item shaping, paginated reads, batches.
+import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  QueryCommand,
+  TransactWriteCommand,
+  type BatchWriteCommandInput,
+  type BatchWriteCommandOutput,
+  type QueryCommandInput,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { KEY_ATTRIBUTES, type ItemKey } from './dynamodb-table';
+
+export type Item = Record<string, unknown>;
+
+export interface DynamoDbStoreOptions {
+  client?: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+/**
+ * Drops undefined fields at every depth, so records round-trip whatever marshall options
+ * the caller's client was built with (an absent optional field stays absent).
+ */
+export function withoutUndefined<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => withoutUndefined(v)) as T;
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (v !== undefined) out[k] = withoutUndefined(v);
+    }
+    return out as T;
+  }
+  return value;
+}
+
+/** The stored record without the table's key attributes and the given bookkeeping fields. */
+export function recordOf<T>(item: Item, extra: readonly string[] = []): T {
+  const out: Item = {};
+  for (const [k, v] of Object.entries(item)) {
+    if (!KEY_ATTRIBUTES.includes(k) && !extra.includes(k)) out[k] = v;
+  }
+  return out as T;
+}
+
+export function isConditionFailed(error: unknown): error is ConditionalCheckFailedException {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error instanceof Error && error.name === 'ConditionalCheckFailedException')
+  );
+}
+
+/** Every item a Query returns, following LastEvaluatedKey to the end. */
+export async function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Item[]> {
+  const items: Item[] = [];
+  for await (const page of queryPages(client, input)) items.push(...page);
+  return items;
+}
+
+export async function* queryPages(client: DynamoDBDocumentClient, input: QueryCommandInput): AsyncGenerator<Item[]> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    yield (page.Items ?? []) as Item[];
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+}
+
+const BATCH_WRITE_LIMIT = 25;
+const TRANSACTION_LIMIT = 100;
+const UNPROCESSED_RETRIES = 8;
+
+export async function batchDelete(client: DynamoDBDocumentClient, tableName: string, itemKeys: ItemKey[]): Promise<void> {
+  for (let i = 0; i < itemKeys.length; i += BATCH_WRITE_LIMIT) {
+    let requests: BatchWriteCommandInput['RequestItems'] = {
+      [tableName]: itemKeys.slice(i, i + BATCH_WRITE_LIMIT).map((Key) => ({ DeleteRequest: { Key } })),
+    };
+    for (let attempt = 0; ; attempt++) {
+      const result: BatchWriteCommandOutput = await client.send(new BatchWriteCommand({ RequestItems: requests }));
+      const unprocessed = result.UnprocessedItems?.[tableName] ?? [];
+      if (unprocessed.length === 0) break;
+      if (attempt >= UNPROCESSED_RETRIES) {
+        throw new Error(`DynamoDB left ${unprocessed.length} deletes unprocessed after ${attempt + 1} attempts`);
+      }
+      // Unprocessed items mean throttling: back off before asking again.
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      requests = { [tableName]: unprocessed };
+    }
+  }
+}
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** Writes in transactions of at most 100 items; atomic per chunk only. */
+export async function transactWriteChunked(client: DynamoDBDocumentClient, items: TransactItem[]): Promise<void> {
+  for (let i = 0; i < items.length; i += TRANSACTION_LIMIT) {
+    await client.send(new TransactWriteCommand({ TransactItems: items.slice(i, i + TRANSACTION_LIMIT) }));
+  }
+}

@@ -1,0 +1,65 @@
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '../domain/errors';
+import type { ImageStateStore } from '../domain/ports';
+import { createDocumentClient, isConditionFailed, type DynamoDbStoreOptions, type Item } from './dynamodb-client';
+import { keys } from './dynamodb-table';
+
+/**
+ * The newest digest seen per tag. Times are compared as epoch milliseconds, not as strings,
+ * because registries write ISO times with different precision and offsets.
+ *
+ * Equal times with different digests (two pushes within a registry's clock resolution;
+ * ECR's events only carry seconds): the greater digest wins. Any fixed rule would do; a
+ * fixed one makes every order of arrival and every redelivery converge on the same state,
+ * where "last arrival wins" could flip the tag back and forth and build both digests twice.
+ */
+export class DynamoDbImageStateStore implements ImageStateStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+
+  constructor(options: DynamoDbStoreOptions) {
+    this.client = options.client ?? createDocumentClient();
+    this.tableName = options.tableName;
+  }
+
+  async recordIfNewer(
+    registry: string,
+    repository: string,
+    tag: string,
+    digest: string,
+    occurredAt: string,
+  ): Promise<'newer' | 'same' | 'older'> {
+    const time = Date.parse(occurredAt);
+    if (Number.isNaN(time)) throw new ValidationError(`occurredAt "${occurredAt}" is not a date`, 'occurredAt');
+    const key = keys.imageState(registry, repository, tag);
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression:
+            'SET registry = :registry, repository = :repository, tag = :tag, digest = :d, occurredAt = :at, occurredAtMs = :t',
+          // A newer time always records, even for the digest already stored: the tag may have
+          // moved away and back, and a late event from in between must then lose.
+          ConditionExpression: 'attribute_not_exists(PK) OR occurredAtMs < :t OR (occurredAtMs = :t AND digest < :d)',
+          ExpressionAttributeValues: {
+            ':registry': registry,
+            ':repository': repository,
+            ':tag': tag,
+            ':d': digest,
+            ':at': occurredAt,
+            ':t': time,
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return result.Attributes?.digest === digest ? 'same' : 'newer';
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      const stored: Item | undefined = (
+        await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))
+      ).Item;
+      return stored?.digest === digest ? 'same' : 'older';
+    }
+  }
+}

@@ -1,0 +1,185 @@
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
+import type { RunQuery, RunStore } from '../domain/ports';
+import { TERMINAL_STATUSES, type Run, type RunStatus } from '../domain/types';
+import {
+  createDocumentClient,
+  isConditionFailed,
+  queryAll,
+  queryPages,
+  recordOf,
+  withoutUndefined,
+  type DynamoDbStoreOptions,
+  type Item,
+} from './dynamodb-client';
+import { GSI1, GSI2, GSI3, keys, sequenceKey } from './dynamodb-table';
+
+export interface DynamoDbRunStoreOptions extends DynamoDbStoreOptions {
+  /** Run ids are `${runIdPrefix}${n}`. */
+  runIdPrefix?: string;
+  /** Items read per Query page when listing; small values exercise pagination in tests. */
+  pageSize?: number;
+}
+
+/** Fixed when a run is created: they are baked into the run's keys. */
+const IDENTITY_FIELDS = ['id', 'sequence', 'taskName'] as const;
+
+export class DynamoDbRunStore implements RunStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly prefix: string;
+  private readonly pageSize: number;
+
+  constructor(options: DynamoDbRunStoreOptions) {
+    this.client = options.client ?? createDocumentClient();
+    this.tableName = options.tableName;
+    this.prefix = options.runIdPrefix ?? 'da';
+    this.pageSize = options.pageSize ?? 100;
+  }
+
+  async nextId(): Promise<{ id: string; sequence: number }> {
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.runCounter(),
+        UpdateExpression: 'ADD #value :one',
+        ExpressionAttributeNames: { '#value': 'value' },
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const sequence = result.Attributes?.value;
+    if (typeof sequence !== 'number') throw new Error('the run counter returned no number');
+    return { id: `${this.prefix}${sequence}`, sequence };
+  }
+
+  async create(run: Run): Promise<void> {
+    const item: Item = {
+      ...withoutUndefined(run),
+      ...keys.run(run.id),
+      GSI1PK: keys.allRuns,
+      GSI1SK: sequenceKey(run.sequence),
+      ...(run.taskName !== undefined ? { GSI2PK: keys.taskRuns(run.taskName), GSI2SK: sequenceKey(run.sequence) } : {}),
+      ...(isTerminal(run.status) ? {} : { GSI3PK: keys.unfinishedRuns, GSI3SK: sequenceKey(run.sequence) }),
+    };
+    try {
+      await this.client.send(
+        new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' }),
+      );
+    } catch (error) {
+      if (isConditionFailed(error)) throw new ConflictError(`run "${run.id}" already exists`);
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<Run | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.run(id), ConsistentRead: true }),
+    );
+    return result.Item ? recordOf<Run>(result.Item) : undefined;
+  }
+
+  async transition(id: string, from: RunStatus[], changes: Partial<Run> & { status: RunStatus }): Promise<Run> {
+    if (from.length === 0) throw new ConflictError(`run "${id}" cannot move to ${changes.status} from no status`);
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const conditions = ['attribute_exists(PK)', `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`];
+    from.forEach((status, i) => (values[`:from${i}`] = status));
+
+    let n = 0;
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      const name = `#f${n}`;
+      const placeholder = `:f${n}`;
+      n += 1;
+      names[name] = field;
+      values[placeholder] = withoutUndefined(value);
+      // Identity fields are checked, not written: a caller passing a whole run is fine, one
+      // that would move a run to another id, sequence or task is refused.
+      if ((IDENTITY_FIELDS as readonly string[]).includes(field)) conditions.push(`${name} = ${placeholder}`);
+      else sets.push(`${name} = ${placeholder}`);
+    }
+
+    let update = `SET ${sets.join(', ')}`;
+    if (isTerminal(changes.status)) {
+      update += ' REMOVE GSI3PK, GSI3SK';
+    } else {
+      values[':unfinished'] = keys.unfinishedRuns;
+      update += ', GSI3PK = :unfinished, GSI3SK = GSI1SK';
+    }
+
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.run(id),
+          UpdateExpression: update,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return recordOf<Run>(result.Attributes ?? {});
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      // Why it failed decides the error; a condition failure is rare enough to afford the read.
+      const current = await this.get(id);
+      if (!current) throw new NotFoundError('run', id);
+      if (!from.includes(current.status)) {
+        throw new ConflictError(
+          `run "${id}" is ${current.status}, not ${from.join(' or ')}, so it cannot move to ${changes.status}`,
+        );
+      }
+      const field = IDENTITY_FIELDS.find((f) => changes[f] !== undefined && changes[f] !== current[f]);
+      throw new ValidationError(`a state change cannot alter run "${id}"'s ${field ?? 'identity'}`, field);
+    }
+  }
+
+  async list(query: RunQuery): Promise<Run[]> {
+    if (query.top <= 0) return [];
+    const runs: Run[] = [];
+    const byTask = query.taskName !== undefined;
+    const filter = query.status !== undefined;
+    const pages = queryPages(this.client, {
+      TableName: this.tableName,
+      IndexName: byTask ? GSI2 : GSI1,
+      KeyConditionExpression: byTask ? 'GSI2PK = :pk' : 'GSI1PK = :pk',
+      ScanIndexForward: false,
+      // Limit counts items read before the filter, so a filtered listing reads whole pages
+      // and keeps going until it has `top` matches or the index ends.
+      Limit: filter ? this.pageSize : Math.min(query.top, this.pageSize),
+      ...(filter ? { FilterExpression: '#status = :status' } : {}),
+      ...(filter ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+      ExpressionAttributeValues: {
+        ':pk': byTask ? keys.taskRuns(query.taskName as string) : keys.allRuns,
+        ...(filter ? { ':status': query.status } : {}),
+      },
+    });
+    for await (const page of pages) {
+      for (const item of page) {
+        runs.push(recordOf<Run>(item));
+        if (runs.length >= query.top) return runs;
+      }
+    }
+    return runs;
+  }
+
+  // A sparse index (GSI3) rather than a status filter over all runs: recovery then reads only
+  // the few unfinished runs, however long the history grows.
+  async listUnfinished(): Promise<Run[]> {
+    const items = await queryAll(this.client, {
+      TableName: this.tableName,
+      IndexName: GSI3,
+      KeyConditionExpression: 'GSI3PK = :pk',
+      ExpressionAttributeValues: { ':pk': keys.unfinishedRuns },
+      ScanIndexForward: true,
+    });
+    return items.map((item) => recordOf<Run>(item));
+  }
+}
+
+function isTerminal(status: RunStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}

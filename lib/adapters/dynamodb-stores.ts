@@ -1,0 +1,40 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Clock } from '../domain/ports';
+import { createDocumentClient } from './dynamodb-client';
+import { DynamoDbDeliveryStore } from './dynamodb-delivery-store';
+import { DynamoDbDependencyStore } from './dynamodb-dependency-store';
+import { DynamoDbImageStateStore } from './dynamodb-image-state-store';
+import { DynamoDbRunStore } from './dynamodb-run-store';
+import { DynamoDbTaskStore } from './dynamodb-task-store';
+import { DynamoDbWebhookStore } from './dynamodb-webhook-store';
+
+export interface DynamoDbStoresOptions {
+  client?: DynamoDBDocumentClient;
+  tableName: string;
+  runIdPrefix?: string;
+  clock?: Clock;
+  normalizeGitUrl?: (url: string) => string;
+}
+
+export interface DynamoDbStores {
+  tasks: DynamoDbTaskStore;
+  runs: DynamoDbRunStore;
+  dependencies: DynamoDbDependencyStore;
+  imageStates: DynamoDbImageStateStore;
+  webhooks: DynamoDbWebhookStore;
+  deliveries: DynamoDbDeliveryStore;
+}
+
+/** Every store on one table, sharing one client. */
+export function createDynamoDbStores(options: DynamoDbStoresOptions): DynamoDbStores {
+  const client = options.client ?? createDocumentClient();
+  const { tableName } = options;
+  return {
+    tasks: new DynamoDbTaskStore({ client, tableName, normalizeGitUrl: options.normalizeGitUrl }),
+    runs: new DynamoDbRunStore({ client, tableName, runIdPrefix: options.runIdPrefix }),
+    dependencies: new DynamoDbDependencyStore({ client, tableName }),
+    imageStates: new DynamoDbImageStateStore({ client, tableName }),
+    webhooks: new DynamoDbWebhookStore({ client, tableName }),
+    deliveries: new DynamoDbDeliveryStore({ client, tableName, clock: options.clock }),
+  };
+}

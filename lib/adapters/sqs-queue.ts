@@ -1,0 +1,33 @@
+// The queue on AWS: one SQS standard queue (with its dead-letter queue, see infra/queue.yml).
+// Delivery is at least once; the domain is idempotent per message.
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Queue, QueueMessage } from '../domain/ports';
+import { retryableIfTransient } from '../aws/sdk-errors';
+
+export interface SqsQueueOptions {
+  queueUrl: string;
+  client?: SQSClient;
+}
+
+export class SqsQueue implements Queue {
+  private readonly client: SQSClient;
+
+  constructor(private readonly options: SqsQueueOptions) {
+    this.client = options.client ?? new SQSClient({});
+  }
+
+  async send(message: QueueMessage): Promise<void> {
+    try {
+      await this.client.send(
+        new SendMessageCommand({
+          QueueUrl: this.options.queueUrl,
+          MessageBody: JSON.stringify(message),
+          // Lets operators filter and redrive by kind without parsing bodies.
+          MessageAttributes: { type: { DataType: 'String', StringValue: message.type } },
+        }),
+      );
+    } catch (error) {
+      throw retryableIfTransient(error, `queueing a ${message.type} message`);
+    }
+  }
+}

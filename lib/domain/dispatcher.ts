@@ -1,0 +1,102 @@
+// The dispatcher: one inbound event in, the builds it calls for started exactly once each.
+import { normalizeGitUrl } from '../events/git-url';
+import { branchOf, decideGitCommit, decideImageUpdate } from './decisions';
+import type { DeliveryStore, DependencyStore, ImageStateStore, TaskStore } from './ports';
+import type { RunService } from './run-service';
+import type { GitEvent, ImageEvent, InboundEvent } from './types';
+
+export interface DispatchReport {
+  event: string;
+  started: Array<{ task: string; runId: string; reason: string }>;
+  skipped: Array<{ task?: string; reason: string }>;
+}
+
+export interface DispatcherDeps {
+  tasks: TaskStore;
+  dependencies: DependencyStore;
+  imageState: ImageStateStore;
+  deliveries: DeliveryStore;
+  runs: RunService;
+  log?: (entry: DispatchReport) => void;
+}
+
+/** How long a git commit is remembered per task, so a redelivered push starts nothing. */
+const GIT_DEDUPE_SECONDS = 7 * 24 * 3600;
+
+export class Dispatcher {
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  async dispatch(event: InboundEvent): Promise<DispatchReport> {
+    const report = event.kind === 'image' ? await this.onImage(event) : await this.onGit(event);
+    this.deps.log?.(report);
+    return report;
+  }
+
+  private async onImage(event: ImageEvent): Promise<DispatchReport> {
+    const base = `${event.registry}/${event.repository}:${event.tag}`;
+    const report: DispatchReport = { event: `${base}@${event.digest} (${event.source} ${event.deliveryId})`, started: [], skipped: [] };
+    const age = await this.deps.imageState.recordIfNewer(event.registry, event.repository, event.tag, event.digest, event.occurredAt);
+    if (age === 'older') {
+      report.skipped.push({ reason: `a newer digest of ${base} was already seen; ${event.digest} arrived late` });
+      return report;
+    }
+    const dependents = await this.deps.dependencies.listDependents(event.registry, event.repository, event.tag);
+    if (dependents.length === 0) report.skipped.push({ reason: `no task depends on ${base}` });
+    for (const dep of dependents) {
+      const task = await this.deps.tasks.get(dep.taskName);
+      const decision = decideImageUpdate(task, dep, event);
+      if (!task || !decision.build) {
+        report.skipped.push({ task: dep.taskName, reason: decision.reason });
+        continue;
+      }
+      // The claim is the atomic step: of any number of concurrent deliveries, one wins.
+      if (!(await this.deps.dependencies.claimTrigger(dep, event.digest, event.deliveryId))) {
+        report.skipped.push({ task: task.name, reason: `a build of ${task.name} for ${base}@${event.digest} was already started` });
+        continue;
+      }
+      const run = await this.deps.runs.runTask(task, {
+        trigger: 'Image Update',
+        cause: {
+          kind: 'image-update',
+          base,
+          oldDigest: dep.digest,
+          newDigest: event.digest,
+          source: event.source,
+          deliveryId: event.deliveryId,
+        },
+      });
+      report.started.push({ task: task.name, runId: run.id, reason: decision.reason });
+    }
+    return report;
+  }
+
+  private async onGit(event: GitEvent): Promise<DispatchReport> {
+    const report: DispatchReport = { event: `${event.repoUrl} ${event.ref}@${event.commit} (${event.source} ${event.deliveryId})`, started: [], skipped: [] };
+    const branch = branchOf(event.ref);
+    if (!branch) {
+      report.skipped.push({ reason: `${event.ref} is not a branch` });
+      return report;
+    }
+    const tasks = await this.deps.tasks.listByGitContext(normalizeGitUrl(event.repoUrl), branch);
+    if (tasks.length === 0) report.skipped.push({ reason: `no task builds ${event.repoUrl} branch ${branch}` });
+    for (const task of tasks) {
+      const decision = decideGitCommit(task, event);
+      if (!decision.build) {
+        report.skipped.push({ task: task.name, reason: decision.reason });
+        continue;
+      }
+      if (!(await this.deps.deliveries.markSeen(`git#${task.name}#${event.commit}`, GIT_DEDUPE_SECONDS))) {
+        report.skipped.push({ task: task.name, reason: `a build of ${task.name} for commit ${event.commit} was already started` });
+        continue;
+      }
+      const run = await this.deps.runs.runTask(task, {
+        trigger: 'Git Commit',
+        cause: { kind: 'git-commit', repoUrl: event.repoUrl, ref: event.ref, commit: event.commit, source: event.source, deliveryId: event.deliveryId },
+        commit: event.commit,
+        branch,
+      });
+      report.started.push({ task: task.name, runId: run.id, reason: decision.reason });
+    }
+    return report;
+  }
+}

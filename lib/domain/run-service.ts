@@ -1,0 +1,246 @@
+// Runs: created Queued, started on a builder, finished by the build's result, which also
+// records the base images the build pulled (the task's dependencies).
+import { analyzeDockerfile } from '../dockerfile/analyze';
+import type { QuickBuildInput } from '../http/api-schemas';
+import { parseBuildContext, validateContextPath } from './context';
+import { ConflictError, NotFoundError, RetryableError } from './errors';
+import type { Builder, Clock, DependencyStore, LogStore, RunQuery, RunStore, SourceReader, TaskStore } from './ports';
+import { renderTemplate, runDate } from './templates';
+import { validateImageTemplates } from './task-service';
+import type { BuildResult, BuildSpec, Dependency, Run, RunCause, Task, Trigger } from './types';
+import { TERMINAL_STATUSES } from './types';
+
+export interface RunServiceDeps {
+  tasks: TaskStore;
+  runs: RunStore;
+  dependencies: DependencyStore;
+  builder: Builder;
+  logs: LogStore;
+  clock: Clock;
+  sources?: SourceReader;
+}
+
+export interface RunRequest {
+  trigger: Trigger;
+  cause: RunCause;
+  commit?: string;
+  branch?: string;
+}
+
+export class RunService {
+  constructor(private readonly deps: RunServiceDeps) {}
+
+  /** Creates a run of `task` and starts its build. */
+  async runTask(task: Task, request: RunRequest): Promise<Run> {
+    const branch = request.branch ?? (task.context.kind === 'git' ? task.context.branch : undefined);
+    const run = await this.createRun({
+      taskName: task.name,
+      trigger: request.trigger,
+      cause: request.cause,
+      commit: request.commit,
+      branch,
+      spec: {
+        registry: task.registry,
+        images: task.images,
+        context: task.context,
+        dockerfile: task.dockerfile,
+        buildArgs: task.buildArgs,
+        platform: task.platform,
+        credentials: task.credentials,
+        commit: request.commit,
+      },
+    });
+    return this.start(run.id);
+  }
+
+  async runTaskByName(name: string, request: RunRequest): Promise<Run> {
+    const task = await this.deps.tasks.get(name);
+    if (!task) throw new NotFoundError('task', name);
+    return this.runTask(task, request);
+  }
+
+  /** `cascade build`: a run with no task. Its Dockerfile is checked before anything is written. */
+  async quickBuild(input: QuickBuildInput): Promise<Run> {
+    const context = parseBuildContext(input.context);
+    const dockerfile = validateContextPath(input.file, 'file');
+    validateImageTemplates(input.registry, input.images, '', this.deps.clock.now());
+    if (this.deps.sources) analyzeDockerfile(await this.deps.sources.readFile(context, dockerfile), input.args);
+    const run = await this.createRun({
+      trigger: 'Manual',
+      cause: { kind: 'manual' },
+      branch: context.kind === 'git' ? context.branch : undefined,
+      spec: {
+        registry: input.registry,
+        images: input.images,
+        context,
+        dockerfile,
+        buildArgs: input.args,
+        platform: input.platform,
+        credentials: [],
+      },
+    });
+    return this.start(run.id);
+  }
+
+  /** Starts a Queued run's build. Idempotent: a run that is no longer Queued is returned as it is. */
+  async start(runId: string): Promise<Run> {
+    const run = await this.get(runId);
+    if (run.status !== 'Queued' || run.buildId) return run;
+    let buildId: string;
+    try {
+      ({ buildId } = await this.deps.builder.start({ runId, spec: run.spec }));
+    } catch (error) {
+      if (error instanceof RetryableError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      await this.deps.logs.append(runId, `cascade: the build could not be started: ${message}\n`);
+      return this.finish(run, { status: 'Error', error: `the build could not be started: ${message}` });
+    }
+    try {
+      return await this.deps.runs.transition(runId, ['Queued'], {
+        status: 'Running',
+        buildId,
+        startedAt: this.deps.clock.now().toISOString(),
+      });
+    } catch (error) {
+      // The build may already have reported its result; that result wins.
+      if (error instanceof ConflictError) return this.get(runId);
+      throw error;
+    }
+  }
+
+  /** Records a build's result once; a duplicate or late result changes nothing. */
+  async recordResult(result: BuildResult): Promise<Run> {
+    const run = await this.get(result.runId);
+    if (TERMINAL_STATUSES.includes(run.status)) return run;
+    const finished = await this.finish(run, result);
+    if (finished.status === 'Succeeded' && finished.taskName) await this.captureDependencies(finished);
+    return finished;
+  }
+
+  async get(id: string): Promise<Run> {
+    const run = await this.deps.runs.get(id);
+    if (!run) throw new NotFoundError('run', id);
+    return run;
+  }
+
+  list(query: RunQuery): Promise<Run[]> {
+    return this.deps.runs.list(query);
+  }
+
+  async log(id: string, offset = 0): Promise<string> {
+    await this.get(id);
+    const text = await this.deps.logs.read(id);
+    return Buffer.from(text).subarray(offset).toString();
+  }
+
+  async cancel(id: string): Promise<Run> {
+    const run = await this.get(id);
+    if (TERMINAL_STATUSES.includes(run.status)) throw new ConflictError(`run ${id} has already finished (${run.status})`);
+    if (run.buildId && this.deps.builder.cancel) await this.deps.builder.cancel(run.buildId);
+    return this.finish(run, { status: 'Canceled', error: 'canceled on request' });
+  }
+
+  /**
+   * After a restart of the local stack nothing is building: Queued runs are started again and
+   * Running ones, whose builder process died with the old stack, are marked Error with the reason.
+   */
+  async recoverAfterRestart(): Promise<{ restarted: string[]; failed: string[] }> {
+    const restarted: string[] = [];
+    const failed: string[] = [];
+    for (const run of await this.deps.runs.listUnfinished()) {
+      if (run.status === 'Queued' && !run.buildId) {
+        await this.start(run.id);
+        restarted.push(run.id);
+      } else {
+        await this.finish(run, { status: 'Error', error: 'the build was interrupted by a restart of cascade' });
+        failed.push(run.id);
+      }
+    }
+    return { restarted, failed };
+  }
+
+  private async createRun(input: {
+    taskName?: string;
+    trigger: Trigger;
+    cause: RunCause;
+    commit?: string;
+    branch?: string;
+    spec: BuildSpec;
+  }): Promise<Run> {
+    const { id, sequence } = await this.deps.runs.nextId();
+    const now = this.deps.clock.now();
+    const values = {
+      'Run.ID': id,
+      'Run.Registry': input.spec.registry,
+      'Run.Date': runDate(now),
+      'Run.TaskName': input.taskName ?? '',
+      'Run.Commit': input.commit ?? '',
+      'Run.Branch': input.branch ?? '',
+    };
+    const images = input.spec.images.map((template) => renderTemplate(template, values));
+    const run: Run = {
+      id,
+      sequence,
+      platform: input.spec.platform,
+      status: 'Queued',
+      trigger: input.trigger,
+      cause: input.cause,
+      spec: { ...input.spec, images },
+      createdAt: now.toISOString(),
+      outputImages: [],
+      baseImages: [],
+      ...(input.taskName !== undefined && { taskName: input.taskName }),
+      ...(input.commit !== undefined && { commit: input.commit }),
+      ...(input.branch !== undefined && { branch: input.branch }),
+    };
+    await this.deps.runs.create(run);
+    return run;
+  }
+
+  private async finish(run: Run, result: Partial<BuildResult> & Pick<BuildResult, 'status'>): Promise<Run> {
+    const finishedAt = result.finishedAt ?? this.deps.clock.now().toISOString();
+    const startedAt = run.startedAt ?? run.createdAt;
+    try {
+      return await this.deps.runs.transition(run.id, ['Queued', 'Running'], {
+        status: result.status,
+        finishedAt,
+        startedAt,
+        durationMs: Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt)),
+        outputImages: result.outputImages ?? [],
+        baseImages: result.baseImages ?? [],
+        ...(result.error !== undefined && { error: result.error }),
+      });
+    } catch (error) {
+      if (error instanceof ConflictError) return this.get(run.id);
+      throw error;
+    }
+  }
+
+  /** The bases a successful build actually pulled become the task's dependencies. */
+  private async captureDependencies(run: Run): Promise<void> {
+    const task = run.taskName ? await this.deps.tasks.get(run.taskName) : undefined;
+    if (!task) return;
+    if ((task.dependenciesCapturedBySequence ?? 0) > run.sequence) return;
+    const capturedAt = run.finishedAt ?? this.deps.clock.now().toISOString();
+    const byKey = new Map<string, Dependency>();
+    for (const base of run.baseImages) {
+      if (!base.tag) continue; // a FROM by digest alone has no tag to watch
+      const key = `${base.registry}/${base.repository}:${base.tag}`;
+      const known = byKey.get(key);
+      if (known && known.stage === 'runtime') continue;
+      byKey.set(key, {
+        taskName: task.name,
+        registry: base.registry,
+        repository: base.repository,
+        tag: base.tag,
+        digest: base.digest,
+        stage: base.stage,
+        pinned: base.pinned,
+        capturedAt,
+        capturedByRun: run.id,
+      });
+    }
+    await this.deps.dependencies.replaceForTask(task.name, [...byKey.values()]);
+    await this.deps.tasks.put({ ...task, dependenciesCapturedAt: capturedAt, dependenciesCapturedBySequence: run.sequence });
+  }
+}

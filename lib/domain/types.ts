@@ -1,0 +1,186 @@
+// The vocabulary of cascade. Plain data only: no SDK, no I/O.
+
+/** A parsed image reference. `registry` is a host[:port]; Docker Hub is `docker.io`. */
+export interface ImageRef {
+  registry: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+export type Trigger = 'Manual' | 'Git Commit' | 'Image Update' | 'Timer';
+export const TRIGGERS: readonly Trigger[] = ['Manual', 'Git Commit', 'Image Update', 'Timer'];
+
+export type RunStatus = 'Queued' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled' | 'Timeout' | 'Error';
+export const RUN_STATUSES: readonly RunStatus[] = ['Queued', 'Running', 'Succeeded', 'Failed', 'Canceled', 'Timeout', 'Error'];
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['Succeeded', 'Failed', 'Canceled', 'Timeout', 'Error'];
+
+/** `Runtime`: only the final stage's base triggers a rebuild. `All`: every base does. */
+export type BaseImageTriggerType = 'Runtime' | 'All';
+
+/** Where the sources come from: a git URL with branch and folder, or a local folder. */
+export type BuildContext =
+  | { kind: 'git'; url: string; branch: string; folder: string }
+  | { kind: 'local'; path: string };
+
+/** How a task authenticates to one registry. Secrets live in the SecretStore; only references here. */
+export type RegistryCredential =
+  | { kind: 'basic'; loginServer: string; username: string; secretRef: string }
+  | { kind: 'identity'; loginServer: string; roleArn: string };
+
+export interface Task {
+  name: string;
+  /** Login server the task pushes to, e.g. `127.0.0.1:5001` or `123.dkr.ecr.eu-west-1.amazonaws.com`. */
+  registry: string;
+  /** Image templates relative to `registry`, e.g. `helloworld:{{.Run.ID}}`. */
+  images: string[];
+  context: BuildContext;
+  /** Path of the Dockerfile inside the context. */
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  platform: string;
+  status: 'Enabled' | 'Disabled';
+  baseImageTrigger: { enabled: boolean; type: BaseImageTriggerType };
+  commitTrigger: { enabled: boolean };
+  credentials: RegistryCredential[];
+  /** Set once the first run has recorded the task's base images. */
+  dependenciesCapturedAt?: string;
+  /** Sequence of the run that last recorded them: an older run's late result never overwrites a newer one's. */
+  dependenciesCapturedBySequence?: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type RunCause =
+  | { kind: 'manual'; requestedBy?: string }
+  | {
+      kind: 'image-update';
+      base: string;
+      oldDigest?: string;
+      newDigest: string;
+      source: string;
+      deliveryId: string;
+    }
+  | { kind: 'git-commit'; repoUrl: string; ref: string; commit: string; source: string; deliveryId: string }
+  | { kind: 'timer'; timerName: string; occurrence: string };
+
+export interface OutputImage {
+  /** Fully qualified reference that was pushed, e.g. `127.0.0.1:5001/helloworld:da2`. */
+  reference: string;
+  digest: string;
+}
+
+/** A base image as a build resolved it. */
+export interface ResolvedBaseImage {
+  registry: string;
+  repository: string;
+  tag?: string;
+  digest: string;
+  stage: DependencyStage;
+  /** The FROM named a digest: it never triggers a rebuild. */
+  pinned: boolean;
+}
+
+export interface Run {
+  id: string;
+  /** Position in the installation's sequence; orders runs. */
+  sequence: number;
+  /** Absent for a quick build (`cascade build`). */
+  taskName?: string;
+  platform: string;
+  status: RunStatus;
+  trigger: Trigger;
+  cause: RunCause;
+  /** What the run builds: enough to start it again after a crash. */
+  spec: BuildSpec;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  outputImages: OutputImage[];
+  baseImages: ResolvedBaseImage[];
+  /** Builder-specific handle (CodeBuild build id, local process id). */
+  buildId?: string;
+  /** One sentence saying why a run did not succeed. */
+  error?: string;
+  commit?: string;
+  branch?: string;
+}
+
+/** Everything a builder needs to build and push one run. Holds secret references, never secrets. */
+export interface BuildSpec {
+  registry: string;
+  /** Rendered image references relative to `registry`. */
+  images: string[];
+  context: BuildContext;
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  platform: string;
+  credentials: RegistryCredential[];
+  /** A commit to check out instead of the branch head. */
+  commit?: string;
+}
+
+export type DependencyStage = 'runtime' | 'build-time';
+
+/** Edge of the graph: `taskName` is built from the base image `registry/repository:tag`. */
+export interface Dependency {
+  taskName: string;
+  registry: string;
+  repository: string;
+  tag: string;
+  /** Digest the task's last successful build used. */
+  digest: string;
+  stage: DependencyStage;
+  pinned: boolean;
+  capturedAt: string;
+  capturedByRun: string;
+  /** Digest for which a build was last started by an image event (dedupes redeliveries). */
+  lastTriggeredDigest?: string;
+  lastTriggeredRun?: string;
+}
+
+/** The one image event every registry's notification becomes. */
+export interface ImageEvent {
+  kind: 'image';
+  source: string;
+  registry: string;
+  repository: string;
+  tag: string;
+  digest: string;
+  occurredAt: string;
+  deliveryId: string;
+}
+
+/** The one git event every git host's push becomes. */
+export interface GitEvent {
+  kind: 'git';
+  source: string;
+  repoUrl: string;
+  /** Full ref, e.g. `refs/heads/main`. */
+  ref: string;
+  commit: string;
+  deliveryId: string;
+}
+
+export type InboundEvent = ImageEvent | GitEvent;
+
+export interface Webhook {
+  name: string;
+  provider: string;
+  /** Current secrets; more than one only during rotation. */
+  secrets: string[];
+  /** For registry webhooks: the login server the webhook speaks for when the payload does not say. */
+  loginServer?: string;
+  createdAt: string;
+}
+
+/** What a builder reports when a build ends. */
+export interface BuildResult {
+  runId: string;
+  status: Extract<RunStatus, 'Succeeded' | 'Failed' | 'Timeout' | 'Canceled' | 'Error'>;
+  finishedAt: string;
+  outputImages: OutputImage[];
+  baseImages: ResolvedBaseImage[];
+  error?: string;
+}

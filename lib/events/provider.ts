@@ -1,0 +1,31 @@
+// The contract every webhook source implements. Adding a provider is one file that exports a
+// WebhookProvider, plus one line in the map in ./index.
+import type { InboundEvent, Webhook } from '../domain/types';
+
+export interface WebhookRequest {
+  /** Header names in lower case. */
+  headers: Record<string, string | undefined>;
+  /** The body exactly as received: signatures are computed over these bytes. */
+  rawBody: Buffer;
+  receivedAt: string;
+}
+
+export interface NormalizeResult {
+  events: InboundEvent[];
+  /** One entry per notification that was understood but is not a trigger, saying why. */
+  ignored: Array<{ reason: string }>;
+}
+
+export interface WebhookProvider {
+  name: string;
+  kind: 'registry' | 'git';
+  /** Accepted media types, lower case, without parameters; anything else is a 415. */
+  contentTypes: string[];
+  /**
+   * Constant-time check on the raw bytes, before any JSON parsing. Accepts any of `secrets`
+   * (rotation). Throws UnauthorizedError.
+   */
+  authenticate(req: WebhookRequest, secrets: string[]): void;
+  /** Parses and normalizes. Throws ValidationError (400) for malformed bodies, naming the reason. */
+  normalize(req: WebhookRequest, webhook: Webhook): NormalizeResult;
+}

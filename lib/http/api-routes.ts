@@ -1,0 +1,151 @@
+// Every route of cascade's HTTP API. serverless.yml declares the same paths; the local server
+// serves this table as it is.
+import type { Cascade } from '../domain/cascade';
+import { ValidationError } from '../domain/errors';
+import type { Run, Task } from '../domain/types';
+import {
+  addCredentialSchema,
+  createTaskSchema,
+  createWebhookSchema,
+  hostSchema,
+  listRunsQuerySchema,
+  parseInput,
+  quickBuildSchema,
+  registryLoginSchema,
+  runTaskSchema,
+  updateTaskSchema,
+} from './api-schemas';
+import { jsonBody, type Route } from './router';
+import { json, noContent, text } from './types';
+
+/** Routes of the webhook function: providers post here. */
+export const webhookRoutes: Route<Cascade>[] = [
+  {
+    method: 'POST',
+    path: '/webhooks/{name}',
+    handle: async (request, { name }, cascade) => {
+      const result = await cascade.webhooks.receive(name as string, {
+        headers: request.headers,
+        rawBody: request.body,
+        receivedAt: request.receivedAt,
+      });
+      return json(202, result);
+    },
+  },
+];
+
+/** Routes of the API function: the CLI and people call these. */
+export const apiRoutes: Route<Cascade>[] = [
+  { method: 'GET', path: '/health', handle: async () => json(200, { status: 'ok' }) },
+
+  { method: 'GET', path: '/api/tasks', handle: async (_r, _p, c) => json(200, { tasks: (await c.tasks.list()).map(taskView) }) },
+  {
+    method: 'POST',
+    path: '/api/tasks',
+    handle: async (r, _p, c) => json(201, taskView(await c.tasks.create(parseInput(createTaskSchema, jsonBody(r))))),
+  },
+  {
+    method: 'GET',
+    path: '/api/tasks/{name}',
+    handle: async (_r, p, c) => {
+      const details = await c.tasks.show(p.name as string);
+      return json(200, { ...details, task: taskView(details.task) });
+    },
+  },
+  {
+    method: 'PATCH',
+    path: '/api/tasks/{name}',
+    handle: async (r, p, c) => json(200, taskView(await c.tasks.update(p.name as string, parseInput(updateTaskSchema, jsonBody(r))))),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/tasks/{name}',
+    handle: async (_r, p, c) => {
+      await c.tasks.delete(p.name as string);
+      return noContent();
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/tasks/{name}/credentials',
+    handle: async (r, p, c) => json(200, taskView(await c.tasks.addCredential(p.name as string, parseInput(addCredentialSchema, jsonBody(r))))),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/tasks/{name}/credentials/{loginServer}',
+    handle: async (_r, p, c) => json(200, taskView(await c.tasks.removeCredential(p.name as string, p.loginServer as string))),
+  },
+  {
+    method: 'POST',
+    path: '/api/tasks/{name}/runs',
+    handle: async (r, p, c) => {
+      parseInput(runTaskSchema, jsonBody(r));
+      const run = await c.runs.runTaskByName(p.name as string, { trigger: 'Manual', cause: { kind: 'manual' } });
+      return json(202, runView(run));
+    },
+  },
+
+  {
+    method: 'GET',
+    path: '/api/runs',
+    handle: async (r, _p, c) => {
+      const query = parseInput(listRunsQuerySchema, r.query);
+      const runs = await c.runs.list({ top: query.top, taskName: query.task, status: query.status as Run['status'] | undefined });
+      return json(200, { runs: runs.map(runView) });
+    },
+  },
+  { method: 'GET', path: '/api/runs/{id}', handle: async (_r, p, c) => json(200, runView(await c.runs.get(p.id as string))) },
+  {
+    method: 'GET',
+    path: '/api/runs/{id}/log',
+    handle: async (r, p, c) => {
+      const offset = r.query.offset === undefined ? 0 : Number(r.query.offset);
+      if (!Number.isInteger(offset) || offset < 0) throw new ValidationError('offset must be a whole number of bytes', 'offset');
+      return text(200, await c.runs.log(p.id as string, offset));
+    },
+  },
+  { method: 'POST', path: '/api/runs/{id}/cancel', handle: async (_r, p, c) => json(200, runView(await c.runs.cancel(p.id as string))) },
+
+  {
+    method: 'POST',
+    path: '/api/builds',
+    handle: async (r, _p, c) => json(202, runView(await c.runs.quickBuild(parseInput(quickBuildSchema, jsonBody(r))))),
+  },
+  {
+    method: 'PUT',
+    path: '/api/registries/{host}/login',
+    handle: async (r, p, c) => {
+      const host = parseInput(hostSchema, p.host);
+      await c.registryLogins.login(host, parseInput(registryLoginSchema, jsonBody(r)));
+      return noContent();
+    },
+  },
+
+  { method: 'GET', path: '/api/webhooks', handle: async (_r, _p, c) => json(200, { webhooks: await c.webhooks.list() }) },
+  {
+    method: 'POST',
+    path: '/api/webhooks',
+    handle: async (r, _p, c) => json(201, await c.webhooks.create(parseInput(createWebhookSchema, jsonBody(r)))),
+  },
+  { method: 'GET', path: '/api/webhooks/{name}', handle: async (_r, p, c) => json(200, await c.webhooks.get(p.name as string)) },
+  {
+    method: 'DELETE',
+    path: '/api/webhooks/{name}',
+    handle: async (_r, p, c) => {
+      await c.webhooks.delete(p.name as string);
+      return noContent();
+    },
+  },
+];
+
+/** Tasks as the API shows them: credential references stay inside. */
+function taskView(task: Task): Task {
+  return {
+    ...task,
+    credentials: task.credentials.map((c) => (c.kind === 'basic' ? { ...c, secretRef: '(stored)' } : c)),
+  };
+}
+
+function runView(run: Run): Run {
+  return { ...run, spec: { ...run.spec, credentials: run.spec.credentials.map((c) => (c.kind === 'basic' ? { ...c, secretRef: '(stored)' } : c)) } };
+}

@@ -1,0 +1,170 @@
+// The whole of cascade on one machine: DynamoDB Local persisting under the data folder, the
+// HTTP server with the deployment's routes, an in-process queue, and builds on buildah.
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BuildahBuilder } from '../adapters/buildah-builder';
+import { createDynamoDbStores } from '../adapters/dynamodb-stores';
+import { FileLogStore } from '../adapters/file-log-store';
+import { FileSecretStore } from '../adapters/file-secret-store';
+import { GitSourceReader } from '../adapters/git-source-reader';
+import { createCascade, type Cascade } from '../domain/cascade';
+import type { DispatchReport } from '../domain/dispatcher';
+import { RegistryLogins } from '../domain/registry-logins';
+import type { Builder, QueueMessage, SourceReader } from '../domain/ports';
+import { systemClock } from '../domain/ports';
+import { apiRoutes, webhookRoutes } from '../http/api-routes';
+import { createRouter } from '../http/router';
+import { createLocalDocumentClient, createTableIfMissing, startDynamoDbLocal } from './dynamodb-local';
+import { startHttpServer } from './http-server';
+import { InProcessQueue } from './in-process-queue';
+
+export interface LocalStackOptions {
+  port: number;
+  dataDir: string;
+  host?: string;
+  log?: (line: string) => void;
+  /** Plain-HTTP registries beyond loopback ones, which are always spoken to over HTTP. */
+  insecureRegistries?: string[];
+  tableName?: string;
+  /** Replaces buildah, for tests that only need to see which builds start. */
+  builder?: (onResult: BuildahBuilderResultSink) => Builder;
+  /** Keep DynamoDB in memory instead of under the data folder. */
+  inMemory?: boolean;
+  /** How Dockerfiles are read before a task is saved; `null` skips the check (tests without git). */
+  sources?: SourceReader | null;
+}
+
+type BuildahBuilderResultSink = ConstructorParameters<typeof BuildahBuilder>[0]['onResult'];
+
+export interface LocalStack {
+  url: string;
+  port: number;
+  cascade: Cascade;
+  queue: InProcessQueue;
+  /** Resolves when no message is queued and no local build is running. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`cascade: while stopping: ${String(error)}`));
+  };
+
+  try {
+    const dynamo = await startDynamoDbLocal(options.inMemory ? {} : { dataDir: join(dataDir, 'dynamodb') });
+    stops.push(() => dynamo.stop());
+    const client = createLocalDocumentClient(dynamo.endpoint);
+    const tableName = options.tableName ?? 'cascade';
+    await createTableIfMissing(client, tableName);
+    const stores = createDynamoDbStores({ client, tableName });
+    const secrets = new FileSecretStore({ dataDir });
+    const logs = new FileLogStore({ dataDir });
+    const registryLogins = new RegistryLogins(secrets);
+
+    // The queue's handler is the cascade built below with that queue: bound through this holder.
+    const holder: { cascade?: Cascade } = {};
+    const queue = new InProcessQueue({
+      handler: (message) => (holder.cascade as Cascade).process(message),
+      onError: (message, error, receives) =>
+        log(`cascade: ${describe(message)} failed (receive ${receives}): ${error instanceof Error ? error.message : String(error)}`),
+    });
+    stops.push(() => queue.stop());
+
+    const onResult: BuildahBuilderResultSink = (result) => queue.send({ type: 'build-result', result });
+    let buildah: BuildahBuilder | undefined;
+    const builder =
+      options.builder?.(onResult) ??
+      (buildah = new BuildahBuilder({
+        workDir: join(dataDir, 'builds'),
+        storageRoot: join(dataDir, 'containers'),
+        secrets,
+        logs,
+        onResult,
+        insecureRegistries: options.insecureRegistries,
+        pushCredentials: (host) => registryLogins.get(host),
+      }));
+    if (buildah) {
+      const running = buildah;
+      stops.push(() => running.stop());
+    }
+
+    // The server's URL is only known once it listens; providers are told it through publicUrl.
+    let publicUrl = '';
+    const cascade = createCascade({
+      ...stores,
+      imageState: stores.imageStates,
+      secrets,
+      logs,
+      queue,
+      builder,
+      clock: systemClock,
+      ...(options.sources !== null && { sources: options.sources ?? new GitSourceReader() }),
+      get publicUrl() {
+        return publicUrl;
+      },
+      log: (report) => log(describeReport(report)),
+    });
+    holder.cascade = cascade;
+    const routes = createRouter([...apiRoutes, ...webhookRoutes], cascade);
+    const server = await startHttpServer(async (request) => {
+      const response = await routes(request);
+      if (request.path !== '/health') log(`${request.method} ${request.path} ${response.status}`);
+      return response;
+    }, { port: options.port, host: options.host });
+    stops.push(() => server.close());
+    publicUrl = server.url;
+
+    const recovered = await cascade.runs.recoverAfterRestart();
+    if (recovered.restarted.length + recovered.failed.length > 0) {
+      log(`cascade: after restart, started again ${recovered.restarted.join(', ') || 'none'}; marked interrupted ${recovered.failed.join(', ') || 'none'}`);
+    }
+
+    return {
+      url: server.url,
+      port: server.port,
+      cascade,
+      queue,
+      async idle() {
+        // A finished build posts its result to the queue, and a pushed image may notify cascade
+        // again: wait until a whole pass finds both quiet.
+        const builderIdle = () => (buildah ? buildah.idle() : Promise.resolve());
+        for (;;) {
+          await queue.idle();
+          await builderIdle();
+          await queue.idle();
+          const quiet = await Promise.race([builderIdle().then(() => true), sleep(25).then(() => false)]);
+          if (quiet && queue.isIdle()) return;
+        }
+      },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function describe(message: QueueMessage): string {
+  switch (message.type) {
+    case 'event':
+      return message.event.kind === 'image'
+        ? `image event ${message.event.registry}/${message.event.repository}:${message.event.tag}`
+        : `git event ${message.event.repoUrl} ${message.event.ref}`;
+    case 'start-run':
+      return `start of run ${message.runId}`;
+    case 'build-result':
+      return `result of run ${message.result.runId}`;
+  }
+}
+
+function describeReport(report: DispatchReport): string {
+  const started = report.started.map((s) => `started ${s.runId} for ${s.task} (${s.reason})`);
+  const skipped = report.skipped.map((s) => `skipped ${s.task ?? ''}${s.task ? ': ' : ''}${s.reason}`);
+  return [`cascade: ${report.event}`, ...started, ...skipped].join('\n  ');
+}
