@@ -130,6 +130,7 @@ class Lexer {
     this.pos++;
     const name = this.name();
     if (name === '') throw new SubstitutionError(`bad substitution in "${this.text}": a variable name must follow "\${"`);
+    if (this.atEnd()) throw new SubstitutionError(`missing "}" in "${this.text}"`);
     let op = this.peek();
     if (op === '}') {
       this.pos++;
@@ -141,6 +142,7 @@ class Lexer {
       this.pos++;
       op = this.peek();
     }
+    if (this.atEnd()) throw new SubstitutionError(`missing "}" in "${this.text}"`);
     if (op !== '-' && op !== '+' && op !== '?') {
       throw new SubstitutionError(`unsupported modifier "${colon ? ':' : ''}${op}" in \${${name}…} in "${this.text}"`);
     }
