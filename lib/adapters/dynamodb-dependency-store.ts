@@ -96,23 +96,44 @@ export class DynamoDbDependencyStore implements DependencyStore {
   async claimTrigger(
     dep: Pick<Dependency, 'taskName' | 'registry' | 'repository' | 'tag'>,
     digest: string,
-    runId: string,
+    claimedBy: string,
   ): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.dependency(dep.registry, dep.repository, dep.tag, dep.taskName),
-          UpdateExpression: 'SET lastTriggeredDigest = :d, lastTriggeredRun = :r',
+          UpdateExpression: 'SET lastTriggeredDigest = :d, lastTriggeredBy = :r',
           ConditionExpression:
             'attribute_exists(PK) AND digest <> :d AND (attribute_not_exists(lastTriggeredDigest) OR lastTriggeredDigest <> :d)',
-          ExpressionAttributeValues: { ':d': digest, ':r': runId },
+          ExpressionAttributeValues: { ':d': digest, ':r': claimedBy },
         }),
       );
       return true;
     } catch (error) {
       if (isConditionFailed(error)) return false;
       throw error;
+    }
+  }
+
+  async releaseTrigger(
+    dep: Pick<Dependency, 'taskName' | 'registry' | 'repository' | 'tag'>,
+    digest: string,
+    claimedBy: string,
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.dependency(dep.registry, dep.repository, dep.tag, dep.taskName),
+          UpdateExpression: 'REMOVE lastTriggeredDigest, lastTriggeredBy',
+          ConditionExpression: 'lastTriggeredDigest = :d AND lastTriggeredBy = :r',
+          ExpressionAttributeValues: { ':d': digest, ':r': claimedBy },
+        }),
+      );
+    } catch (error) {
+      // Someone else's claim since, or the edge is gone: nothing of ours to give back.
+      if (!isConditionFailed(error)) throw error;
     }
   }
 

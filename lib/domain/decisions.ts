@@ -15,7 +15,7 @@ export function decideImageUpdate(task: Task | undefined, dep: Dependency, event
   }
   if (dep.digest === event.digest) return { build: false, reason: `${task.name} was already built from ${base}@${event.digest}` };
   if (dep.lastTriggeredDigest === event.digest) {
-    return { build: false, reason: `a build of ${task.name} for ${base}@${event.digest} was already started (${dep.lastTriggeredRun ?? 'earlier'})` };
+    return { build: false, reason: `a build of ${task.name} for ${base}@${event.digest} was already started (delivery ${dep.lastTriggeredBy ?? 'unknown'})` };
   }
   return { build: true, reason: `${base} changed from ${dep.digest} to ${event.digest}` };
 }

@@ -1,7 +1,8 @@
 // The dispatcher: one inbound event in, the builds it calls for started exactly once each.
 import { normalizeGitUrl } from '../events/git-url';
 import { branchOf, decideGitCommit, decideImageUpdate } from './decisions';
-import type { DeliveryStore, DependencyStore, ImageStateStore, TaskStore } from './ports';
+import { RetryableError } from './errors';
+import type { DeliveryStore, DependencyStore, ImageStateStore, Queue, TaskStore } from './ports';
 import type { RunService } from './run-service';
 import type { GitEvent, ImageEvent, InboundEvent } from './types';
 
@@ -17,6 +18,7 @@ export interface DispatcherDeps {
   imageState: ImageStateStore;
   deliveries: DeliveryStore;
   runs: RunService;
+  queue: Queue;
   log?: (entry: DispatchReport) => void;
 }
 
@@ -54,20 +56,38 @@ export class Dispatcher {
         report.skipped.push({ task: task.name, reason: `a build of ${task.name} for ${base}@${event.digest} was already started` });
         continue;
       }
-      const run = await this.deps.runs.runTask(task, {
-        trigger: 'Image Update',
-        cause: {
-          kind: 'image-update',
-          base,
-          oldDigest: dep.digest,
-          newDigest: event.digest,
-          source: event.source,
-          deliveryId: event.deliveryId,
-        },
-      });
+      let run;
+      try {
+        run = await this.deps.runs.createTaskRun(task, {
+          trigger: 'Image Update',
+          cause: {
+            kind: 'image-update',
+            base,
+            oldDigest: dep.digest,
+            newDigest: event.digest,
+            source: event.source,
+            deliveryId: event.deliveryId,
+          },
+        });
+      } catch (error) {
+        // No run exists for the claim: give it back so the queue's retry of this event can build.
+        await this.deps.dependencies.releaseTrigger(dep, event.digest, event.deliveryId);
+        throw error;
+      }
+      await this.startOrQueue(run.id);
       report.started.push({ task: task.name, runId: run.id, reason: decision.reason });
     }
     return report;
+  }
+
+  /** A run that exists but could not start yet (builder throttled) is started again from the queue. */
+  private async startOrQueue(runId: string): Promise<void> {
+    try {
+      await this.deps.runs.start(runId);
+    } catch (error) {
+      if (!(error instanceof RetryableError)) throw error;
+      await this.deps.queue.send({ type: 'start-run', runId });
+    }
   }
 
   private async onGit(event: GitEvent): Promise<DispatchReport> {
@@ -85,16 +105,24 @@ export class Dispatcher {
         report.skipped.push({ task: task.name, reason: decision.reason });
         continue;
       }
-      if (!(await this.deps.deliveries.markSeen(`git#${task.name}#${event.commit}`, GIT_DEDUPE_SECONDS))) {
+      const seen = `git#${task.name}#${event.commit}`;
+      if (!(await this.deps.deliveries.markSeen(seen, GIT_DEDUPE_SECONDS))) {
         report.skipped.push({ task: task.name, reason: `a build of ${task.name} for commit ${event.commit} was already started` });
         continue;
       }
-      const run = await this.deps.runs.runTask(task, {
-        trigger: 'Git Commit',
-        cause: { kind: 'git-commit', repoUrl: event.repoUrl, ref: event.ref, commit: event.commit, source: event.source, deliveryId: event.deliveryId },
-        commit: event.commit,
-        branch,
-      });
+      let run;
+      try {
+        run = await this.deps.runs.createTaskRun(task, {
+          trigger: 'Git Commit',
+          cause: { kind: 'git-commit', repoUrl: event.repoUrl, ref: event.ref, commit: event.commit, source: event.source, deliveryId: event.deliveryId },
+          commit: event.commit,
+          branch,
+        });
+      } catch (error) {
+        await this.deps.deliveries.forget(seen);
+        throw error;
+      }
+      await this.startOrQueue(run.id);
       report.started.push({ task: task.name, runId: run.id, reason: decision.reason });
     }
     return report;

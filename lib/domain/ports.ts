@@ -44,6 +44,8 @@ export interface RunStore {
   listUnfinished(): Promise<Run[]>;
 }
 
+export type DependencyKey = Pick<Dependency, 'taskName' | 'registry' | 'repository' | 'tag'>;
+
 export interface DependencyStore {
   /** Every task that depends on `registry/repository:tag`: one Query. */
   listDependents(registry: string, repository: string, tag: string): Promise<Dependency[]>;
@@ -54,7 +56,9 @@ export interface DependencyStore {
    * Claims the right to build `taskName` for `digest` of this base. Returns false when a build
    * for that digest was already claimed or recorded: the atomic guard against duplicate builds.
    */
-  claimTrigger(dep: Pick<Dependency, 'taskName' | 'registry' | 'repository' | 'tag'>, digest: string, runId: string): Promise<boolean>;
+  claimTrigger(dep: DependencyKey, digest: string, claimedBy: string): Promise<boolean>;
+  /** Gives a claim back when the build it was for could not be created, so a retry can claim again. */
+  releaseTrigger(dep: DependencyKey, digest: string, claimedBy: string): Promise<void>;
   deleteForTask(taskName: string): Promise<void>;
 }
 

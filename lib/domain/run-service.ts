@@ -32,6 +32,12 @@ export class RunService {
 
   /** Creates a run of `task` and starts its build. */
   async runTask(task: Task, request: RunRequest): Promise<Run> {
+    const run = await this.createTaskRun(task, request);
+    return this.start(run.id);
+  }
+
+  /** Creates a Queued run of `task` without starting it. */
+  async createTaskRun(task: Task, request: RunRequest): Promise<Run> {
     const branch = request.branch ?? (task.context.kind === 'git' ? task.context.branch : undefined);
     const run = await this.createRun({
       taskName: task.name,
@@ -50,7 +56,7 @@ export class RunService {
         commit: request.commit,
       },
     });
-    return this.start(run.id);
+    return run;
   }
 
   async runTaskByName(name: string, request: RunRequest): Promise<Run> {

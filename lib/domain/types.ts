@@ -137,7 +137,8 @@ export interface Dependency {
   capturedByRun: string;
   /** Digest for which a build was last started by an image event (dedupes redeliveries). */
   lastTriggeredDigest?: string;
-  lastTriggeredRun?: string;
+  /** The delivery whose event claimed that build. */
+  lastTriggeredBy?: string;
 }
 
 /** The one image event every registry's notification becomes. */

@@ -175,6 +175,19 @@ describe('image events', () => {
     expect(builder.started.length).toBe(before);
   });
 
+  it('gives the claim back when the run cannot be created, so the queue\'s retry builds once', async () => {
+    builder.currentBase = digest(6);
+    const before = builder.started.length;
+    const fault = jest.spyOn(stack.cascade.runs, 'createTaskRun').mockRejectedValueOnce(new Error('DynamoDB unavailable'));
+    expect((await notify(registryHook, envelope('fault-1', digest(6), '2026-11-28T08:00:00.000Z'))).status).toBe(202);
+    await stack.idle();
+    expect(fault).toHaveBeenCalledTimes(2);
+    fault.mockRestore();
+    expect(builder.started.slice(before).map((s) => s.spec.images[0]?.split(':')[0])).toEqual(['app']);
+    const [run] = await runsOf('app');
+    expect(run?.cause).toEqual(expect.objectContaining({ newDigest: digest(6), deliveryId: 'fault-1' }));
+  });
+
   it.each([
     { why: 'a wrong token', send: () => notify(registryHook, envelope('x1', digest(5), '2026-11-28T07:00:00.000Z'), 'wrong'), status: 401 },
     { why: 'an unsupported content type', send: () => notify(registryHook, envelope('x2', digest(5), '2026-11-28T07:00:00.000Z'), undefined, 'text/plain'), status: 415 },

@@ -78,7 +78,7 @@ describe('DynamoDbDependencyStore', () => {
           capturedByRun: 'da8',
           capturedAt: '2024-05-02T00:00:00.000Z',
           lastTriggeredDigest: digest('c'),
-          lastTriggeredRun: 'da7',
+          lastTriggeredBy: 'da7',
         }),
       ].sort(byBase),
     );
@@ -123,7 +123,7 @@ describe('DynamoDbDependencyStore', () => {
       expect(results.filter(Boolean)).toHaveLength(1);
       const winner = `run-${results.indexOf(true)}`;
       const [stored] = await store.listForTask('race');
-      expect(stored).toMatchObject({ lastTriggeredDigest: digest('9'), lastTriggeredRun: winner });
+      expect(stored).toMatchObject({ lastTriggeredDigest: digest('9'), lastTriggeredBy: winner });
     });
 
     it.each([

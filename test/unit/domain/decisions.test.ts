@@ -53,7 +53,7 @@ describe('decideImageUpdate', () => {
     { why: 'a build-time base under Runtime', t: task, d: { ...dep, stage: 'build-time' as const }, build: false, reason: 'base.example.com/baseimages/node:9-alpine is a build-time base of app and its trigger type is Runtime' },
     { why: 'a build-time base under All', t: { ...task, baseImageTrigger: { enabled: true, type: 'All' as const } }, d: { ...dep, stage: 'build-time' as const }, build: true, reason: `base.example.com/baseimages/node:9-alpine changed from ${D1} to ${D2}` },
     { why: 'the digest already built', t: task, d: { ...dep, digest: D2 }, build: false, reason: `app was already built from base.example.com/baseimages/node:9-alpine@${D2}` },
-    { why: 'the digest already triggered', t: task, d: { ...dep, lastTriggeredDigest: D2, lastTriggeredRun: 'da7' }, build: false, reason: `a build of app for base.example.com/baseimages/node:9-alpine@${D2} was already started (da7)` },
+    { why: 'the digest already triggered', t: task, d: { ...dep, lastTriggeredDigest: D2, lastTriggeredBy: 'd-0' }, build: false, reason: `a build of app for base.example.com/baseimages/node:9-alpine@${D2} was already started (delivery d-0)` },
   ])('$why → build $build', ({ t, d, build, reason }) => {
     expect(decideImageUpdate(t, d, event)).toEqual({ build, reason });
   });
