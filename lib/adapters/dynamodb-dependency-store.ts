@@ -103,7 +103,7 @@ export class DynamoDbDependencyStore implements DependencyStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.dependency(dep.registry, dep.repository, dep.tag, dep.taskName),
-          UpdateExpression: 'SET lastTriggeredDigest = :d, lastTriggeredBy = :r',
+          UpdateExpression: 'SET lastTriggeredDigest = :d, lastTriggeredBy = :r REMOVE tagGoneAt',
           ConditionExpression:
             'attribute_exists(PK) AND digest <> :d AND (attribute_not_exists(lastTriggeredDigest) OR lastTriggeredDigest <> :d)',
           ExpressionAttributeValues: { ':d': digest, ':r': claimedBy },
@@ -135,6 +135,29 @@ export class DynamoDbDependencyStore implements DependencyStore {
       // Someone else's claim since, or the edge is gone: nothing of ours to give back.
       if (!isConditionFailed(error)) throw error;
     }
+  }
+
+  async markTagGone(registry: string, repository: string, tag: string, at: string): Promise<number> {
+    const edges = await this.listDependents(registry, repository, tag);
+    await Promise.all(
+      edges.map((edge) =>
+        this.client
+          .send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: keys.dependency(registry, repository, tag, edge.taskName),
+              UpdateExpression: 'SET tagGoneAt = :at',
+              ConditionExpression: 'attribute_exists(PK)',
+              ExpressionAttributeValues: { ':at': at },
+            }),
+          )
+          .catch((error: unknown) => {
+            // The edge went away meanwhile (task deleted or recaptured): nothing to mark.
+            if (!isConditionFailed(error)) throw error;
+          }),
+      ),
+    );
+    return edges.length;
   }
 
   async deleteForTask(taskName: string): Promise<void> {

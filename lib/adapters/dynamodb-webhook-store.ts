@@ -1,5 +1,5 @@
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConflictError } from '../domain/errors';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, NotFoundError } from '../domain/errors';
 import type { WebhookStore } from '../domain/ports';
 import type { Webhook } from '../domain/types';
 import {
@@ -56,6 +56,23 @@ export class DynamoDbWebhookStore implements WebhookStore {
       ExpressionAttributeValues: { ':pk': keys.allWebhooks },
     });
     return items.map((item) => recordOf<Webhook>(item));
+  }
+
+  async setSecrets(name: string, secrets: string[]): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.webhook(name),
+          UpdateExpression: 'SET secrets = :s',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':s': secrets },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailed(error)) throw new NotFoundError('webhook', name);
+      throw error;
+    }
   }
 
   async delete(name: string): Promise<void> {

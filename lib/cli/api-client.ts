@@ -111,6 +111,14 @@ export class CascadeApiClient {
     return this.json('GET', `/api/webhooks/${segment(name)}`);
   }
 
+  rotateWebhookSecret(name: string): Promise<WebhookView> {
+    return this.json('POST', `/api/webhooks/${segment(name)}/rotate-secret`);
+  }
+
+  completeWebhookRotation(name: string): Promise<WebhookView> {
+    return this.json('POST', `/api/webhooks/${segment(name)}/complete-rotation`);
+  }
+
   async deleteWebhook(name: string): Promise<void> {
     await this.send('DELETE', `/api/webhooks/${segment(name)}`);
   }

@@ -15,7 +15,11 @@ export interface WebhookView {
   provider: string;
   loginServer?: string;
   url: string;
+  /** How many secrets are accepted: 2 while a rotation is under way. */
+  secrets?: number;
   secret?: string;
+  /** What to paste into the provider, with the answers that show a secret. */
+  instructions?: string;
   createdAt: string;
 }
 
@@ -239,7 +243,10 @@ export function formatWebhook(hook: WebhookView): string {
     ['Login server', hook.loginServer],
     ['URL', hook.url],
     ['Secret', hook.secret],
+    ['Rotation', hook.secrets !== undefined && hook.secrets > 1 ? 'under way: the old and the new secret are both accepted' : undefined],
     ['Created', formatTime(hook.createdAt)],
   ]);
-  return hook.secret ? `${lines}Keep the secret now: cascade will not show it again.\n` : lines;
+  if (!hook.secret) return lines;
+  const setup = hook.instructions ? `\n${hook.instructions}\n\n` : '';
+  return `${lines}${setup}Keep the secret now: cascade will not show it again.\n`;
 }

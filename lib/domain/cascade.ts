@@ -6,6 +6,7 @@ import type {
   Clock,
   DeliveryStore,
   DependencyStore,
+  DigestResolver,
   ImageStateStore,
   LogStore,
   Queue,
@@ -32,6 +33,7 @@ export interface CascadePorts {
   logs: LogStore;
   queue: Queue;
   builder: Builder;
+  digests: DigestResolver;
   clock: Clock;
   sources?: SourceReader;
   publicUrl: string;

@@ -2,9 +2,9 @@
 import { normalizeGitUrl } from '../events/git-url';
 import { branchOf, decideGitCommit, decideImageUpdate } from './decisions';
 import { RetryableError } from './errors';
-import type { DeliveryStore, DependencyStore, ImageStateStore, Queue, TaskStore } from './ports';
+import type { DeliveryStore, DependencyStore, DigestResolver, ImageStateStore, Queue, TaskStore } from './ports';
 import type { RunService } from './run-service';
-import type { GitEvent, ImageEvent, InboundEvent } from './types';
+import type { GitEvent, ImageDeleteEvent, ImageEvent, ImageTagEvent, InboundEvent, RegistryCredential } from './types';
 
 export interface DispatchReport {
   event: string;
@@ -19,6 +19,7 @@ export interface DispatcherDeps {
   deliveries: DeliveryStore;
   runs: RunService;
   queue: Queue;
+  digests: DigestResolver;
   log?: (entry: DispatchReport) => void;
 }
 
@@ -29,7 +30,21 @@ export class Dispatcher {
   constructor(private readonly deps: DispatcherDeps) {}
 
   async dispatch(event: InboundEvent): Promise<DispatchReport> {
-    const report = event.kind === 'image' ? await this.onImage(event) : await this.onGit(event);
+    let report: DispatchReport;
+    switch (event.kind) {
+      case 'image':
+        report = await this.onImage(event);
+        break;
+      case 'image-tag':
+        report = await this.onImageTag(event);
+        break;
+      case 'image-delete':
+        report = await this.onImageDelete(event);
+        break;
+      case 'git':
+        report = await this.onGit(event);
+        break;
+    }
     this.deps.log?.(report);
     return report;
   }
@@ -78,6 +93,36 @@ export class Dispatcher {
       report.started.push({ task: task.name, runId: run.id, reason: decision.reason });
     }
     return report;
+  }
+
+  /**
+   * The sender named the tag but not its digest. Only a tag some task depends on is looked up,
+   * so a payload can never make cascade contact a host it does not already use.
+   */
+  private async onImageTag(event: ImageTagEvent): Promise<DispatchReport> {
+    const base = `${event.registry}/${event.repository}:${event.tag}`;
+    const dependents = await this.deps.dependencies.listDependents(event.registry, event.repository, event.tag);
+    if (dependents.length === 0) {
+      return { event: `${base} (${event.source} ${event.deliveryId})`, started: [], skipped: [{ reason: `no task depends on ${base}` }] };
+    }
+    const credentials: RegistryCredential[] = [];
+    for (const dep of dependents) {
+      const task = await this.deps.tasks.get(dep.taskName);
+      credentials.push(...(task?.credentials.filter((c) => c.loginServer === event.registry) ?? []));
+    }
+    // A failure to reach the registry is thrown: the queue retries the message.
+    const digest = await this.deps.digests.resolve(event, credentials);
+    return this.onImage({ ...event, kind: 'image', digest });
+  }
+
+  private async onImageDelete(event: ImageDeleteEvent): Promise<DispatchReport> {
+    const base = `${event.registry}/${event.repository}:${event.tag}`;
+    const marked = await this.deps.dependencies.markTagGone(event.registry, event.repository, event.tag, event.occurredAt);
+    return {
+      event: `delete of ${base} (${event.source} ${event.deliveryId})`,
+      started: [],
+      skipped: [{ reason: marked ? `${base} was deleted; ${marked} dependent task(s) marked` : `no task depends on ${base}` }],
+    };
   }
 
   /** A run that exists but could not start yet (builder throttled) is started again from the queue. */

@@ -1,6 +1,7 @@
 // Narrow interfaces the domain needs from the outside world. Adapters in lib/adapters implement them.
 import type {
   BuildContext,
+  RegistryCredential,
   BuildResult,
   BuildSpec,
   Dependency,
@@ -60,6 +61,14 @@ export interface DependencyStore {
   /** Gives a claim back when the build it was for could not be created, so a retry can claim again. */
   releaseTrigger(dep: DependencyKey, digest: string, claimedBy: string): Promise<void>;
   deleteForTask(taskName: string): Promise<void>;
+  /** Marks every edge to this base as gone (the registry deleted the tag). Returns how many. */
+  markTagGone(registry: string, repository: string, tag: string, at: string): Promise<number>;
+}
+
+/** Asks a registry for a tag's current digest (a manifest HEAD request). */
+export interface DigestResolver {
+  /** `credentials` are the dependent tasks' credentials for that host, tried before cascade's own login. */
+  resolve(ref: { registry: string; repository: string; tag: string }, credentials: RegistryCredential[]): Promise<string>;
 }
 
 /** The newest digest seen for a tag, so that a late, older event never wins. */
@@ -72,6 +81,8 @@ export interface WebhookStore {
   create(webhook: Webhook): Promise<void>;
   get(name: string): Promise<Webhook | undefined>;
   list(): Promise<Webhook[]>;
+  /** Replaces the accepted secrets (rotation). NotFoundError when the webhook does not exist. */
+  setSecrets(name: string, secrets: string[]): Promise<void>;
   delete(name: string): Promise<void>;
 }
 

@@ -139,6 +139,8 @@ export interface Dependency {
   lastTriggeredDigest?: string;
   /** The delivery whose event claimed that build. */
   lastTriggeredBy?: string;
+  /** Set when the registry reported the tag deleted; cleared when the tag is pushed again. */
+  tagGoneAt?: string;
 }
 
 /** The one image event every registry's notification becomes. */
@@ -164,7 +166,33 @@ export interface GitEvent {
   deliveryId: string;
 }
 
-export type InboundEvent = ImageEvent | GitEvent;
+/**
+ * A tag was pushed but the sender did not say the digest (Docker Hub, Quay): the dispatcher asks
+ * the registry for it, and only for a host cascade already knows.
+ */
+export interface ImageTagEvent {
+  kind: 'image-tag';
+  source: string;
+  registry: string;
+  repository: string;
+  tag: string;
+  occurredAt: string;
+  deliveryId: string;
+}
+
+/** A tag (or a manifest) was deleted: no build, but the dependency is marked as gone. */
+export interface ImageDeleteEvent {
+  kind: 'image-delete';
+  source: string;
+  registry: string;
+  repository: string;
+  tag: string;
+  digest?: string;
+  occurredAt: string;
+  deliveryId: string;
+}
+
+export type InboundEvent = ImageEvent | ImageTagEvent | ImageDeleteEvent | GitEvent;
 
 export interface Webhook {
   name: string;

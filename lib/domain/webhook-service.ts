@@ -2,9 +2,14 @@
 // queued events, answering fast.
 import { randomBytes } from 'node:crypto';
 import { acceptsContentType, getProvider, type WebhookRequest } from '../events';
-import { ConflictError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
+import { ConflictError, NotFoundError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError } from './errors';
 import type { Clock, DeliveryStore, Queue, WebhookStore } from './ports';
 import type { Webhook } from './types';
+
+function newSecret(): string {
+  // URL-safe, so that it can also travel in a URL path.
+  return randomBytes(32).toString('base64url');
+}
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 /** Deliveries are remembered this long: providers redeliver for hours, not weeks. */
@@ -23,8 +28,19 @@ export interface WebhookView {
   name: string;
   provider: string;
   loginServer?: string;
+  /** Where the provider posts. For providers that carry the secret in the URL, this form hides it. */
   url: string;
+  /** How many secrets are accepted: 2 while a rotation is under way. */
+  secrets: number;
   createdAt: string;
+}
+
+/** What `create` and `rotate-secret` answer: the only times a secret is shown. */
+export interface WebhookSecretView extends WebhookView {
+  secret: string;
+  /** The URL with the secret in it, for providers that cannot sign or set headers. */
+  url: string;
+  instructions: string;
 }
 
 export interface ReceiveResult {
@@ -35,19 +51,39 @@ export interface ReceiveResult {
 export class WebhookService {
   constructor(private readonly deps: WebhookServiceDeps) {}
 
-  async create(input: { name: string; provider: string; loginServer?: string }): Promise<WebhookView & { secret: string }> {
+  async create(input: { name: string; provider: string; loginServer?: string }): Promise<WebhookSecretView> {
     getProvider(input.provider);
     if (await this.deps.webhooks.get(input.name)) throw new ConflictError(`webhook "${input.name}" already exists`);
-    const secret = randomBytes(32).toString('base64url');
     const webhook: Webhook = {
       name: input.name,
       provider: input.provider,
-      secrets: [secret],
+      secrets: [newSecret()],
       createdAt: this.deps.clock.now().toISOString(),
       ...(input.loginServer !== undefined && { loginServer: input.loginServer }),
     };
     await this.deps.webhooks.create(webhook);
-    return { ...this.view(webhook), secret };
+    return this.secretView(webhook);
+  }
+
+  /**
+   * Adds a new secret next to the current one; both are accepted until `completeRotation`.
+   * Rotating again during a rotation replaces the pending new secret.
+   */
+  async rotateSecret(name: string): Promise<WebhookSecretView> {
+    const webhook = await this.require(name);
+    const current = webhook.secrets[0] as string;
+    const next = { ...webhook, secrets: [current, newSecret()] };
+    await this.deps.webhooks.setSecrets(name, next.secrets);
+    return this.secretView(next);
+  }
+
+  /** Ends a rotation: only the newest secret is accepted from now on. */
+  async completeRotation(name: string): Promise<WebhookView> {
+    const webhook = await this.require(name);
+    if (webhook.secrets.length < 2) throw new ConflictError(`webhook "${name}" has no rotation under way; start one with rotate-secret`);
+    const next = { ...webhook, secrets: [webhook.secrets[webhook.secrets.length - 1] as string] };
+    await this.deps.webhooks.setSecrets(name, next.secrets);
+    return this.view(next);
   }
 
   async get(name: string): Promise<WebhookView> {
@@ -78,6 +114,9 @@ export class WebhookService {
         `content type "${request.headers['content-type'] ?? ''}" is not accepted by ${provider.name} webhooks; send one of: ${provider.contentTypes.join(', ')}`,
       );
     }
+    if (provider.secretIn === 'header' && request.pathSecret !== undefined) {
+      throw new UnauthorizedError(`${provider.name} webhooks authenticate with a header, not a secret in the URL: post to /webhooks/${webhook.name}`);
+    }
     provider.authenticate(request, webhook.secrets);
     const { events, ignored } = provider.normalize(request, webhook);
     let accepted = 0;
@@ -105,12 +144,23 @@ export class WebhookService {
   }
 
   private view(webhook: Webhook): WebhookView {
+    const base = `${this.deps.publicUrl.replace(/\/$/, '')}/webhooks/${encodeURIComponent(webhook.name)}`;
     return {
       name: webhook.name,
       provider: webhook.provider,
-      url: `${this.deps.publicUrl.replace(/\/$/, '')}/webhooks/${encodeURIComponent(webhook.name)}`,
+      url: getProvider(webhook.provider).secretIn === 'path' ? `${base}/<secret>` : base,
+      secrets: webhook.secrets.length,
       createdAt: webhook.createdAt,
       ...(webhook.loginServer !== undefined && { loginServer: webhook.loginServer }),
     };
+  }
+
+  /** The newest secret, with the URL and the instructions that use it. */
+  private secretView(webhook: Webhook): WebhookSecretView {
+    const provider = getProvider(webhook.provider);
+    const secret = webhook.secrets[webhook.secrets.length - 1] as string;
+    const base = `${this.deps.publicUrl.replace(/\/$/, '')}/webhooks/${encodeURIComponent(webhook.name)}`;
+    const url = provider.secretIn === 'path' ? `${base}/${secret}` : base;
+    return { ...this.view(webhook), url, secret, instructions: provider.setupInstructions({ url, secret, webhook }) };
   }
 }

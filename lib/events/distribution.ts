@@ -8,7 +8,7 @@
 //       "request": { "host": "127.0.0.1:5055", "method": "PUT", … }, "actor": { … }, "source": { … } } ] }
 import { z } from 'zod';
 import { UnauthorizedError } from '../domain/errors';
-import type { ImageEvent, Webhook } from '../domain/types';
+import type { ImageDeleteEvent, ImageEvent, Webhook } from '../domain/types';
 import { digestProblem, registryHostProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';
 import { describeIssues, parseJsonAs } from './parse-json';
 import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
@@ -44,8 +44,9 @@ function describeTarget(target: DistributionEvent['target']): string {
 }
 
 /** The ImageEvent for one notification, or the reason it is not one. */
-function toImageEvent(event: DistributionEvent, webhook: Webhook): ImageEvent | { reason: string } {
+function toImageEvent(event: DistributionEvent, webhook: Webhook): ImageEvent | ImageDeleteEvent | { reason: string } {
   const { action, target } = event;
+  if (action === 'delete') return toDeleteEvent(event, webhook);
   if (action !== 'push') return { reason: `${action} of ${describeTarget(target)} is not a push` };
 
   const mediaType = target.mediaType ?? '';
@@ -88,9 +89,45 @@ function toImageEvent(event: DistributionEvent, webhook: Webhook): ImageEvent | 
   };
 }
 
+/** Distribution 3 reports tag deletes with the tag; 2.x deletes manifests by digest only. */
+function toDeleteEvent(event: DistributionEvent, webhook: Webhook): ImageDeleteEvent | { reason: string } {
+  const { target } = event;
+  if (!target.tag) return { reason: `delete of ${describeTarget(target)} names no tag` };
+  const registry = event.request?.host || webhook.loginServer;
+  const problem = repositoryProblem(target.repository) ?? tagProblem(target.tag) ?? (registry ? registryHostProblem(registry) : 'no registry host');
+  const occurredAt = toUtcIso(event.timestamp);
+  if (problem || !registry || !occurredAt) return { reason: `delete of ${describeTarget(target)}: ${problem ?? 'invalid timestamp'}` };
+  return {
+    kind: 'image-delete',
+    source: 'distribution',
+    registry,
+    repository: target.repository,
+    tag: target.tag,
+    ...(target.digest && !digestProblem(target.digest) && { digest: target.digest }),
+    occurredAt,
+    deliveryId: event.id,
+  };
+}
+
 export const distributionProvider: WebhookProvider = {
   name: 'distribution',
   kind: 'registry',
+  secretIn: 'header',
+  setupInstructions: ({ url, secret }) =>
+    [
+      'Add this endpoint to the registry configuration (config.yml) and restart the registry:',
+      '',
+      'notifications:',
+      '  endpoints:',
+      '    - name: cascade',
+      `      url: ${url}`,
+      '      headers:',
+      `        Authorization: [Bearer ${secret}]`,
+      '      timeout: 2s',
+      '      threshold: 5',
+      '      backoff: 5s',
+      '      ignoredmediatypes: [application/octet-stream]',
+    ].join('\n'),
   // v1 is what distribution 2.x sends, v2 what distribution 3 sends.
   contentTypes: [
     'application/vnd.docker.distribution.events.v1+json',

@@ -66,6 +66,15 @@ function normalizePush(req: WebhookRequest): NormalizeResult {
 export const githubProvider: WebhookProvider = {
   name: 'github',
   kind: 'git',
+  secretIn: 'header',
+  setupInstructions: ({ url, secret }) =>
+    [
+      'In the repository: Settings → Webhooks → Add webhook',
+      `  Payload URL:   ${url}`,
+      '  Content type:  application/json',
+      `  Secret:        ${secret}`,
+      '  Events:        Just the push event',
+    ].join('\n'),
   contentTypes: ['application/json', 'application/x-www-form-urlencoded'],
 
   authenticate(req: WebhookRequest, secrets: string[]): void {

@@ -8,6 +8,8 @@ export interface WebhookRequest {
   /** The body exactly as received: signatures are computed over these bytes. */
   rawBody: Buffer;
   receivedAt: string;
+  /** The secret from the URL (`/webhooks/{name}/{secret}`), for senders that cannot sign or set headers. */
+  pathSecret?: string;
 }
 
 export interface NormalizeResult {
@@ -28,4 +30,11 @@ export interface WebhookProvider {
   authenticate(req: WebhookRequest, secrets: string[]): void;
   /** Parses and normalizes. Throws ValidationError (400) for malformed bodies, naming the reason. */
   normalize(req: WebhookRequest, webhook: Webhook): NormalizeResult;
+  /**
+   * Where the secret travels: in a header or signature (`header`), or in the URL path (`path`)
+   * for senders that can do neither. Decides the URL `webhook create` prints.
+   */
+  secretIn: 'header' | 'path';
+  /** What to paste into the provider's settings: `url` already carries the secret when secretIn is `path`. */
+  setupInstructions(input: { url: string; secret: string; webhook: Webhook }): string;
 }

@@ -48,3 +48,13 @@ export function bearerToken(authorization: string | undefined): string {
   if (token === '') throw new UnauthorizedError('the Bearer token is empty');
   return token;
 }
+
+/** For senders that carry the secret in the URL path: the path segment must match a secret. */
+export function authenticatePathSecret(pathSecret: string | undefined, secrets: readonly string[]): void {
+  if (pathSecret === undefined || pathSecret === '') {
+    throw new UnauthorizedError('this webhook takes its secret in the URL: post to /webhooks/<name>/<secret>');
+  }
+  if (!anySecret(secrets, (secret) => safeEqual(pathSecret, secret))) {
+    throw new UnauthorizedError('the secret in the URL does not match the webhook secret');
+  }
+}

@@ -18,20 +18,20 @@ import {
 import { jsonBody, type Route } from './router';
 import { json, noContent, text } from './types';
 
-/** Routes of the webhook function: providers post here. */
+const receiveWebhook: Route<Cascade>['handle'] = async (request, { name, secret }, cascade) => {
+  const result = await cascade.webhooks.receive(name as string, {
+    headers: request.headers,
+    rawBody: request.body,
+    receivedAt: request.receivedAt,
+    ...(secret !== undefined && { pathSecret: secret }),
+  });
+  return json(202, result);
+};
+
+/** Routes of the webhook function: providers post here. The second form carries the secret in the path. */
 export const webhookRoutes: Route<Cascade>[] = [
-  {
-    method: 'POST',
-    path: '/webhooks/{name}',
-    handle: async (request, { name }, cascade) => {
-      const result = await cascade.webhooks.receive(name as string, {
-        headers: request.headers,
-        rawBody: request.body,
-        receivedAt: request.receivedAt,
-      });
-      return json(202, result);
-    },
-  },
+  { method: 'POST', path: '/webhooks/{name}', handle: receiveWebhook },
+  { method: 'POST', path: '/webhooks/{name}/{secret}', handle: receiveWebhook },
 ];
 
 /** Routes of the API function: the CLI and people call these. */
@@ -126,6 +126,16 @@ export const apiRoutes: Route<Cascade>[] = [
     method: 'POST',
     path: '/api/webhooks',
     handle: async (r, _p, c) => json(201, await c.webhooks.create(parseInput(createWebhookSchema, jsonBody(r)))),
+  },
+  {
+    method: 'POST',
+    path: '/api/webhooks/{name}/rotate-secret',
+    handle: async (_r, p, c) => json(200, await c.webhooks.rotateSecret(p.name as string)),
+  },
+  {
+    method: 'POST',
+    path: '/api/webhooks/{name}/complete-rotation',
+    handle: async (_r, p, c) => json(200, await c.webhooks.completeRotation(p.name as string)),
   },
   { method: 'GET', path: '/api/webhooks/{name}', handle: async (_r, p, c) => json(200, await c.webhooks.get(p.name as string)) },
   {

@@ -1,6 +1,7 @@
 // API Gateway HTTP API (payload format 2.0) events to the transport-neutral HttpRequest, and
 // HttpResponse back to the structured result API Gateway expects.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { createRouter, type Route } from './router';
 import type { HttpRequest, HttpResponse } from './types';
 
 export function fromApiGatewayEvent(event: APIGatewayProxyEventV2): HttpRequest {
@@ -41,4 +42,13 @@ function routablePath(rawPath: string, stage: string): string {
     .split('/')
     .map((segment) => encodeURIComponent(segment))
     .join('/');
+}
+
+/** A Lambda handler serving `routes` over an HTTP API; errors become answers inside the router. */
+export function apiGatewayHandler<C>(
+  routes: Route<C>[],
+  context: C,
+): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
+  const route = createRouter(routes, context);
+  return async (event) => toApiGatewayResult(await route(fromApiGatewayEvent(event)));
 }

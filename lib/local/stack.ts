@@ -8,6 +8,7 @@ import { createDynamoDbStores } from '../adapters/dynamodb-stores';
 import { FileLogStore } from '../adapters/file-log-store';
 import { FileSecretStore } from '../adapters/file-secret-store';
 import { GitSourceReader } from '../adapters/git-source-reader';
+import { RegistryDigestResolver } from '../adapters/registry-digest-resolver';
 import { createCascade, type Cascade } from '../domain/cascade';
 import type { DispatchReport } from '../domain/dispatcher';
 import { RegistryLogins } from '../domain/registry-logins';
@@ -103,6 +104,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logs,
       queue,
       builder,
+      digests: new RegistryDigestResolver({ secrets, logins: registryLogins, insecureHosts: options.insecureRegistries }),
       clock: systemClock,
       ...(options.sources !== null && { sources: options.sources ?? new GitSourceReader() }),
       get publicUrl() {
@@ -114,7 +116,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const routes = createRouter([...apiRoutes, ...webhookRoutes], cascade);
     const server = await startHttpServer(async (request) => {
       const response = await routes(request);
-      if (request.path !== '/health') log(`${request.method} ${request.path} ${response.status}`);
+      if (request.path !== '/health') log(`${request.method} ${redactPath(request.path)} ${response.status}`);
       return response;
     }, { port: options.port, host: options.host });
     stops.push(() => server.close());
@@ -150,12 +152,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 }
 
+/** `/webhooks/<name>/<secret>` carries a secret: never log that segment. */
+export function redactPath(path: string): string {
+  return path.replace(/^(\/webhooks\/[^/]+\/)[^/]+/, '$1***');
+}
+
 function describe(message: QueueMessage): string {
   switch (message.type) {
-    case 'event':
-      return message.event.kind === 'image'
-        ? `image event ${message.event.registry}/${message.event.repository}:${message.event.tag}`
-        : `git event ${message.event.repoUrl} ${message.event.ref}`;
+    case 'event': {
+      const event = message.event;
+      return event.kind === 'git'
+        ? `git event ${event.repoUrl} ${event.ref}`
+        : `${event.kind} event ${event.registry}/${event.repository}:${event.tag}`;
+    }
     case 'start-run':
       return `start of run ${message.runId}`;
     case 'build-result':

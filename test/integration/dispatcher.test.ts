@@ -204,6 +204,46 @@ describe('image events', () => {
   });
 });
 
+describe('webhook secrets', () => {
+  it('accepts the old and the new secret during a rotation, and only the new one after it', async () => {
+    const created = (await api<{ url: string; secret: string }>('POST', '/api/webhooks', { name: 'rotating', provider: 'distribution' })).body;
+    const rotated = await api<{ secret: string; secrets: number; instructions: string }>('POST', '/api/webhooks/rotating/rotate-secret');
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secrets).toBe(2);
+    expect(rotated.body.secret).not.toBe(created.secret);
+    expect(rotated.body.instructions).toContain(`Authorization: [Bearer ${rotated.body.secret}]`);
+    const body = envelope('rotation-probe', digest(7), '2026-11-28T09:00:00.000Z', 'untracked');
+    expect((await notify({ url: created.url, secret: created.secret }, body)).status).toBe(202);
+    expect((await notify({ url: created.url, secret: rotated.body.secret }, body)).status).toBe(202);
+    expect((await api('POST', '/api/webhooks/rotating/complete-rotation')).status).toBe(200);
+    expect((await notify({ url: created.url, secret: created.secret }, body)).status).toBe(401);
+    expect((await notify({ url: created.url, secret: rotated.body.secret }, body)).status).toBe(202);
+    const listed = await api<{ webhooks: Array<{ name: string; secrets: number }> }>('GET', '/api/webhooks');
+    expect(JSON.stringify(listed.body)).not.toContain(rotated.body.secret);
+    expect(listed.body.webhooks.find((w) => w.name === 'rotating')?.secrets).toBe(1);
+  });
+
+  it('refuses a secret in the URL for a provider that authenticates with a header', async () => {
+    const answer = await notify({ url: `${registryHook.url}/${registryHook.secret}`, secret: registryHook.secret }, '{"events":[]}');
+    expect(answer.status).toBe(401);
+  });
+});
+
+describe('deletes', () => {
+  it('marks the dependency of every task on a deleted tag, and starts nothing', async () => {
+    const before = builder.started.length;
+    const deleted = JSON.parse(envelope('delete-1', digest(6), '2026-11-28T10:00:00.000Z')) as { events: Array<Record<string, unknown>> };
+    (deleted.events[0] as Record<string, unknown>).action = 'delete';
+    expect((await notify(registryHook, JSON.stringify(deleted))).status).toBe(202);
+    await stack.idle();
+    expect(builder.started.length).toBe(before);
+    for (const task of ['app', 'paused']) {
+      const shown = await api<{ dependencies: Array<{ tagGoneAt?: string }> }>('GET', `/api/tasks/${task}`);
+      expect(shown.body.dependencies[0]?.tagGoneAt).toBe('2026-11-28T10:00:00.000Z');
+    }
+  });
+});
+
 describe('git events', () => {
   const push = (ref: string, after: string) =>
     JSON.stringify({ ref, after, deleted: false, repository: { full_name: 'Example/App', clone_url: 'https://github.com/example/app.git' } });

@@ -40,6 +40,25 @@ export function registerWebhookCommands(program: Command, ctx: CliContext): void
     },
   );
 
+  act<OutputOptions & { name: string; complete?: boolean }>(
+    leaf(webhook, 'rotate-secret', 'add a new secret (both are accepted until --complete), or end the rotation')
+      .requiredOption('--name <name>', 'webhook name')
+      .option('--complete', 'stop accepting the old secret'),
+    ctx,
+    async (opts) => {
+      const hook = opts.complete ? await ctx.api().completeWebhookRotation(opts.name) : await ctx.api().rotateWebhookSecret(opts.name);
+      if (opts.output === 'json') ctx.json(hook);
+      else {
+        ctx.out(formatWebhook(hook));
+        ctx.out(
+          opts.complete
+            ? 'Rotation complete: only the new secret is accepted.\n'
+            : `Configure the new secret in the provider, then run: cascade webhook rotate-secret --name ${opts.name} --complete\n`,
+        );
+      }
+    },
+  );
+
   act<OutputOptions & { name: string }>(
     leaf(webhook, 'delete', 'delete a webhook').requiredOption('--name <name>', 'webhook name'),
     ctx,

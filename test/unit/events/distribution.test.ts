@@ -1,5 +1,5 @@
 import { UnauthorizedError, ValidationError } from '../../../lib/domain/errors';
-import type { ImageEvent, Webhook } from '../../../lib/domain/types';
+import type { ImageDeleteEvent, ImageEvent, Webhook } from '../../../lib/domain/types';
 import { acceptsContentType } from '../../../lib/events/content-type';
 import { distributionProvider } from '../../../lib/events/distribution';
 import type { WebhookRequest } from '../../../lib/events/provider';
@@ -28,7 +28,7 @@ interface Row {
   name: string;
   request: () => WebhookRequest;
   webhook?: Webhook;
-  events: ImageEvent[];
+  events: Array<ImageEvent | ImageDeleteEvent>;
   ignored: string[];
 }
 
@@ -91,7 +91,24 @@ const rows: Row[] = [
         ],
       }),
     events: [],
-    ignored: ['delete of library/test@sha256:d89e1bee20d9cb344674e213b581f14fbd8e70274ecf9d10c514bab78a307845 is not a push'],
+    ignored: ['delete of library/test@sha256:d89e1bee20d9cb344674e213b581f14fbd8e70274ecf9d10c514bab78a307845 names no tag'],
+  },
+  {
+    name: 'a tag delete as distribution 3 reports it',
+    request: () => jsonRequest(capturedPush((e) => (e.action = 'delete'))),
+    events: [
+      {
+        kind: 'image-delete',
+        source: 'distribution',
+        registry: '127.0.0.1:5055',
+        repository: 'baseimages/node',
+        tag: '9-alpine',
+        digest: 'sha256:37714570b02e1e080bfefe0239bb83bfc06479fff0ca84e972e0ff1073a6a682',
+        occurredAt: '2026-11-28T04:44:20.875Z',
+        deliveryId: '0b97a850-9c6a-4289-8bc5-5f92d5fdc979',
+      },
+    ],
+    ignored: [],
   },
   {
     name: 'a pull by tag of the captured image',
