@@ -8,5 +8,7 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,
-  setupFiles: ['<rootDir>/test/setup-env.cjs'],
+  setupFiles: ['<rootDir>/test/log-capture.cjs'],
+  globalSetup: '<rootDir>/test/global-setup.cjs',
+  globalTeardown: '<rootDir>/test/global-teardown.cjs',
 };

@@ -46,6 +46,8 @@ export interface WebhookSecretView extends WebhookView {
 export interface ReceiveResult {
   accepted: number;
   ignored: Array<{ reason: string }>;
+  /** A sender's connectivity check: answered 200 rather than 202. */
+  ping?: boolean;
 }
 
 export class WebhookService {
@@ -118,7 +120,8 @@ export class WebhookService {
       throw new UnauthorizedError(`${provider.name} webhooks authenticate with a header, not a secret in the URL: post to /webhooks/${webhook.name}`);
     }
     provider.authenticate(request, webhook.secrets);
-    const { events, ignored } = provider.normalize(request, webhook);
+    const { events, ignored, ping } = provider.normalize(request, webhook);
+    if (ping) return { accepted: 0, ignored, ping: true };
     let accepted = 0;
     for (const event of events) {
       const key = `${webhook.name}#${event.deliveryId}`;

@@ -91,7 +91,7 @@ export const githubProvider: WebhookProvider = {
   normalize(req: WebhookRequest): NormalizeResult {
     const type = req.headers['x-github-event'];
     if (!type) throw new ValidationError('missing X-GitHub-Event header', 'x-github-event');
-    if (type === 'ping') return { events: [], ignored: [{ reason: 'ping' }] };
+    if (type === 'ping') return { events: [], ignored: [{ reason: 'ping' }], ping: true };
     if (type === 'push') return normalizePush(req);
     return { events: [], ignored: [{ reason: `github event ${type} is not a push` }] };
   },

@@ -16,6 +16,8 @@ export interface NormalizeResult {
   events: InboundEvent[];
   /** One entry per notification that was understood but is not a trigger, saying why. */
   ignored: Array<{ reason: string }>;
+  /** The sender is checking the endpoint (GitHub `ping`, Bitbucket diagnostics): answered 200. */
+  ping?: boolean;
 }
 
 export interface WebhookProvider {

@@ -25,7 +25,8 @@ const receiveWebhook: Route<Cascade>['handle'] = async (request, { name, secret 
     receivedAt: request.receivedAt,
     ...(secret !== undefined && { pathSecret: secret }),
   });
-  return json(202, result);
+  const { ping, ...answer } = result;
+  return json(ping ? 200 : 202, answer);
 };
 
 /** Routes of the webhook function: providers post here. The second form carries the secret in the path. */

@@ -13,6 +13,7 @@ import { startLocalStack, type LocalStack } from '../../lib/local/stack';
 import { startRegistry, type RegistryProcess } from '../../lib/local/registry-process';
 import { createAppRepository, writeBaseContext } from '../../lib/local/tutorial-files';
 import { startForwardingRecorder, type ForwardingRecorder } from '../support/forwarding-recorder';
+import { rememberSecrets } from '../support/secrets';
 
 jest.setTimeout(240_000);
 
@@ -31,6 +32,7 @@ let repo: string;
 let baseContext: string;
 const password = { basePush: secret(), basePull: secret(), appPush: secret() };
 const logLines: string[] = [];
+rememberSecrets(...Object.values(password));
 
 function secret(): string {
   return randomBytes(12).toString('base64url');
@@ -78,12 +80,16 @@ function createTask(name: string, extra: string[] = []): Promise<string> {
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'cascade-e2e-'));
-  stack = await startLocalStack({ port: 0, dataDir: join(work, 'cascade'), log: (line) => logLines.push(line) });
+  stack = await startLocalStack({ port: 0, dataDir: join(work, 'cascade'), log: (line) => {
+    logLines.push(line);
+    console.log(line);
+  } });
   recorder = await startForwardingRecorder(() => stack.url);
   const webhook = JSON.parse(await ok(['webhook', 'create', '--name', 'baseregistry', '--provider', 'distribution', '--output', 'json'])) as {
     url: string;
     secret: string;
   };
+  rememberSecrets(webhook.secret);
   base = await startRegistry({
     users: { basepush: password.basePush, basepull: password.basePull },
     notify: { url: webhook.url.replace(stack.url, recorder.url), headers: { Authorization: `Bearer ${webhook.secret}` } },

@@ -9,6 +9,7 @@ import { startLocalStack, type LocalStack } from '../../lib/local/stack';
 import { startRegistry, type RegistryProcess } from '../../lib/local/registry-process';
 import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
 import { pushImage } from '../support/registry';
+import { rememberSecrets } from '../support/secrets';
 
 jest.setTimeout(120_000);
 
@@ -19,6 +20,7 @@ let recorder: HttpRecorder;
 let current = '';
 const started: BuildRequest[] = [];
 const auth = { username: 'puller', password: 'pull-secret-1' };
+rememberSecrets(auth.password);
 
 function tagEvent(registryHost: string, deliveryId: string): ImageTagEvent {
   return { kind: 'image-tag', source: 'dockerhub', registry: registryHost, repository: 'baseimages/node', tag: '9-alpine', occurredAt: new Date().toISOString(), deliveryId };
@@ -33,7 +35,7 @@ beforeAll(async () => {
     port: 0,
     dataDir: work,
     inMemory: true,
-    log: () => undefined,
+    log: (line) => console.log(line),
     sources: null,
     builder: (onResult: (r: BuildResult) => Promise<void>): Builder => ({
       async start(request) {

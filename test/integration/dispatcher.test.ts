@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Builder, BuildRequest } from '../../lib/domain/ports';
 import type { BuildResult, Run } from '../../lib/domain/types';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
+import { rememberSecrets } from '../support/secrets';
 
 jest.setTimeout(120_000);
 
@@ -94,7 +95,7 @@ beforeAll(async () => {
     port: 0,
     dataDir: work,
     inMemory: true,
-    log: () => undefined,
+    log: (line) => console.log(line),
     builder: (onResult) => (builder = new RecordingBuilder(onResult)),
     // The tasks' git context is not reachable here: skip reading the Dockerfile at creation.
     sources: null,
@@ -102,6 +103,7 @@ beforeAll(async () => {
   registryHook = (await api<{ url: string; secret: string }>('POST', '/api/webhooks', { name: 'base', provider: 'distribution' })).body;
   secondRoute = (await api<{ url: string; secret: string }>('POST', '/api/webhooks', { name: 'base-mirror', provider: 'distribution' })).body;
   githubHook = (await api<{ url: string; secret: string }>('POST', '/api/webhooks', { name: 'gh', provider: 'github' })).body;
+  rememberSecrets(registryHook.secret, secondRoute.secret, githubHook.secret);
   await createTask('app');
   await createTask('paused');
   expect((await api('POST', '/api/tasks/app/runs', {})).status).toBe(202);
@@ -209,6 +211,7 @@ describe('webhook secrets', () => {
     const created = (await api<{ url: string; secret: string }>('POST', '/api/webhooks', { name: 'rotating', provider: 'distribution' })).body;
     const rotated = await api<{ secret: string; secrets: number; instructions: string }>('POST', '/api/webhooks/rotating/rotate-secret');
     expect(rotated.status).toBe(200);
+    rememberSecrets(created.secret, rotated.body.secret);
     expect(rotated.body.secrets).toBe(2);
     expect(rotated.body.secret).not.toBe(created.secret);
     expect(rotated.body.instructions).toContain(`Authorization: [Bearer ${rotated.body.secret}]`);
