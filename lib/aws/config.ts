@@ -1,0 +1,69 @@
+// The deployment's configuration, read once from the Lambda environment that serverless.yml sets.
+import { CascadeError } from '../domain/errors';
+
+export interface AwsConfig {
+  tableName: string;
+  queueUrl: string;
+  codeBuildProject: string;
+  /** SSM parameter path that every secret lives under, e.g. `/cascade/prod`. */
+  secretsPrefix: string;
+  publicUrl: string;
+  runIdPrefix: string;
+  /** Where CodeBuild writes build logs and cascade its own notes about runs. */
+  buildLogGroup: string;
+}
+
+/** The function cannot work with the environment it was given; says which variables are wrong. */
+export class ConfigurationError extends CascadeError {
+  readonly status = 500;
+  readonly code = 'configuration';
+  constructor(readonly problems: string[]) {
+    super(`cascade's Lambda configuration is invalid: ${problems.join('; ')}. Fix the environment in serverless.yml and deploy again`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/;
+const SSM_PATH = /^(?:\/[A-Za-z0-9_.-]+)+$/;
+const RUN_ID_PREFIX = /^[a-z][a-z0-9]{0,7}$/;
+const LOG_GROUP = /^[A-Za-z0-9_/.#-]{1,512}$/;
+
+export function readAwsConfig(env: Env): AwsConfig {
+  const problems: string[] = [];
+  const required = (name: string, check?: (value: string) => string | undefined): string => {
+    const value = env[name]?.trim() ?? '';
+    if (value === '') {
+      problems.push(`${name} is not set`);
+      return '';
+    }
+    const problem = check?.(value);
+    if (problem) problems.push(`${name} ${problem}`);
+    return value;
+  };
+
+  const tableName = required('TABLE_NAME', (v) => (/^[A-Za-z0-9_.-]{3,255}$/.test(v) ? undefined : `"${v}" is not a DynamoDB table name`));
+  const queueUrl = required('QUEUE_URL', (v) => (isUrl(v, ['https:']) ? undefined : `"${v}" is not an https:// SQS queue URL`));
+  const codeBuildProject = required('CODEBUILD_PROJECT', (v) => (PROJECT_NAME.test(v) ? undefined : `"${v}" is not a CodeBuild project name`));
+  const secretsPrefix = required('SECRETS_PREFIX', (v) =>
+    SSM_PATH.test(v) ? undefined : `"${v}" must be an SSM parameter path such as /cascade/prod (letters, digits, _ . -)`,
+  );
+  const publicUrl = required('PUBLIC_URL', (v) => (isUrl(v, ['https:', 'http:']) ? undefined : `"${v}" is not an http(s) URL`));
+  const runIdPrefix = env.RUN_ID_PREFIX?.trim() || 'da';
+  if (!RUN_ID_PREFIX.test(runIdPrefix)) problems.push(`RUN_ID_PREFIX "${runIdPrefix}" must be 1-8 lower-case letters and digits, starting with a letter`);
+  const givenLogGroup = env.BUILD_LOG_GROUP?.trim();
+  if (givenLogGroup && !LOG_GROUP.test(givenLogGroup)) problems.push(`BUILD_LOG_GROUP "${givenLogGroup}" is not a CloudWatch Logs group name`);
+  // CodeBuild's default group for the project, which infra/codebuild.yml creates.
+  const buildLogGroup = givenLogGroup || `/aws/codebuild/${codeBuildProject}`;
+
+  if (problems.length > 0) throw new ConfigurationError(problems);
+  return { tableName, queueUrl, codeBuildProject, secretsPrefix, publicUrl: publicUrl.replace(/\/+$/, ''), runIdPrefix, buildLogGroup };
+}
+
+function isUrl(value: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}

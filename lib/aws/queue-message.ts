@@ -1,0 +1,27 @@
+// An SQS message body back to the QueueMessage SqsQueue sent. Bodies can also be typed by hand
+// (`serverless invoke -f dispatcher`), so the envelope is checked before the domain sees it.
+import { z } from 'zod';
+import { ValidationError } from '../domain/errors';
+import type { QueueMessage } from '../domain/ports';
+
+const envelopeSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('event'), event: z.looseObject({ kind: z.enum(['image', 'git']), deliveryId: z.string().min(1) }) }),
+  z.object({ type: z.literal('start-run'), runId: z.string().min(1) }),
+  z.object({ type: z.literal('build-result'), result: z.looseObject({ runId: z.string().min(1), status: z.string() }) }),
+]);
+
+export function parseQueueMessage(body: string): QueueMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new ValidationError(`the message body is not JSON: ${(error as Error).message}`, 'body');
+  }
+  const parsed = envelopeSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ValidationError(`the message is not a cascade queue message: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`, 'body');
+  }
+  // The envelope is checked; the rest is what SqsQueue serialised from a QueueMessage.
+  return json as QueueMessage;
+}

@@ -1,0 +1,77 @@
+// The ports of cascade on AWS, built from the function's environment: DynamoDB for records, SQS
+// for the queue, CodeBuild for builds, SSM Parameter Store for secrets, CloudWatch Logs for run
+// logs. The local stack (lib/local/stack.ts) builds the same CascadePorts from local parts.
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CloudWatchLogStore } from '../adapters/cloudwatch-log-store';
+import { CodeBuildBuilder } from '../adapters/codebuild-builder';
+import { createDynamoDbStores } from '../adapters/dynamodb-stores';
+import { RegistryDigestResolver } from '../adapters/registry-digest-resolver';
+import { SqsQueue } from '../adapters/sqs-queue';
+import { SsmSecretStore } from '../adapters/ssm-secret-store';
+import { createCascade, type Cascade, type CascadePorts } from '../domain/cascade';
+import type { DispatchReport } from '../domain/dispatcher';
+import { systemClock } from '../domain/ports';
+import { RegistryLogins } from '../domain/registry-logins';
+import { readAwsConfig, type AwsConfig } from './config';
+
+/** SDK clients to use instead of the defaults (which take region and credentials from Lambda). */
+export interface AwsClients {
+  dynamo?: DynamoDBDocumentClient;
+  sqs?: SQSClient;
+  codebuild?: CodeBuildClient;
+  ssm?: SSMClient;
+  logs?: CloudWatchLogsClient;
+}
+
+export function createAwsPorts(config: AwsConfig, clients: AwsClients = {}): CascadePorts {
+  const stores = createDynamoDbStores({ client: clients.dynamo, tableName: config.tableName, runIdPrefix: config.runIdPrefix });
+  const secrets = new SsmSecretStore({ prefix: config.secretsPrefix, client: clients.ssm });
+  const registryLogins = new RegistryLogins(secrets);
+  return {
+    tasks: stores.tasks,
+    runs: stores.runs,
+    dependencies: stores.dependencies,
+    imageState: stores.imageStates,
+    webhooks: stores.webhooks,
+    deliveries: stores.deliveries,
+    secrets,
+    logs: new CloudWatchLogStore({
+      logGroupName: config.buildLogGroup,
+      client: clients.logs,
+      buildIdOf: async (runId) => (await stores.runs.get(runId))?.buildId,
+    }),
+    queue: new SqsQueue({ queueUrl: config.queueUrl, client: clients.sqs }),
+    builder: new CodeBuildBuilder({
+      projectName: config.codeBuildProject,
+      client: clients.codebuild,
+      // The name RegistryLogins stores a login under; the build reads it as a PARAMETER_STORE variable.
+      pushLoginRef: async (host) => ((await registryLogins.get(host)) ? secrets.refFor(`registry-login/${host}`) : undefined),
+    }),
+    // Registries on AWS are reached over HTTPS, so no host is insecure here.
+    digests: new RegistryDigestResolver({ secrets, logins: registryLogins }),
+    clock: systemClock,
+    publicUrl: config.publicUrl,
+    log: logDispatch,
+    // No SourceReader: Lambda has no git, so Dockerfiles are read by the build instead of up front.
+  };
+}
+
+/** A function of no arguments that computes its value on the first call and keeps it once computed. */
+export function lazy<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
+
+/** The deployment's configuration; throws ConfigurationError on the first call when it is wrong. */
+export const awsConfig = lazy(() => readAwsConfig(process.env));
+
+/** One Cascade per Lambda container, built on first use. */
+export const awsCascade = lazy((): Cascade => createCascade(createAwsPorts(awsConfig())));
+
+function logDispatch(report: DispatchReport): void {
+  console.log(JSON.stringify({ level: 'info', message: 'dispatch', ...report }));
+}

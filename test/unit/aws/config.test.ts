@@ -1,0 +1,75 @@
+import { ConfigurationError, readAwsConfig } from '../../../lib/aws/config';
+import { CascadeError } from '../../../lib/domain/errors';
+
+const GOOD = {
+  TABLE_NAME: 'cascade-prod',
+  QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/cascade-prod',
+  CODEBUILD_PROJECT: 'cascade-prod',
+  SECRETS_PREFIX: '/cascade/prod',
+  PUBLIC_URL: 'https://r4nd0m1d.execute-api.eu-west-1.amazonaws.com/',
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    readAwsConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return (error as ConfigurationError).problems;
+  }
+  throw new Error('readAwsConfig accepted the environment');
+}
+
+describe('readAwsConfig', () => {
+  it('reads a complete environment, with defaults for the optional variables', () => {
+    expect(readAwsConfig(GOOD)).toEqual({
+      tableName: 'cascade-prod',
+      queueUrl: GOOD.QUEUE_URL,
+      codeBuildProject: 'cascade-prod',
+      secretsPrefix: '/cascade/prod',
+      publicUrl: 'https://r4nd0m1d.execute-api.eu-west-1.amazonaws.com',
+      runIdPrefix: 'da',
+      buildLogGroup: '/aws/codebuild/cascade-prod',
+    });
+  });
+
+  it('takes RUN_ID_PREFIX and BUILD_LOG_GROUP when given', () => {
+    const config = readAwsConfig({ ...GOOD, RUN_ID_PREFIX: 'cb', BUILD_LOG_GROUP: '/custom/builds' });
+    expect(config.runIdPrefix).toBe('cb');
+    expect(config.buildLogGroup).toBe('/custom/builds');
+  });
+
+  it('names every missing variable in one error, which is a CascadeError', () => {
+    const problems = problemsOf({});
+    expect(problems).toEqual([
+      'TABLE_NAME is not set',
+      'QUEUE_URL is not set',
+      'CODEBUILD_PROJECT is not set',
+      'SECRETS_PREFIX is not set',
+      'PUBLIC_URL is not set',
+    ]);
+    try {
+      readAwsConfig({});
+    } catch (error) {
+      expect(error).toBeInstanceOf(CascadeError);
+      expect((error as Error).name).toBe('ConfigurationError');
+      expect((error as Error).message).toMatch(/^cascade's Lambda configuration is invalid: TABLE_NAME is not set; .*serverless\.yml/);
+    }
+  });
+
+  it.each([
+    ['TABLE_NAME', 'a', /TABLE_NAME "a" is not a DynamoDB table name/],
+    ['QUEUE_URL', 'cascade-prod', /QUEUE_URL "cascade-prod" is not an https/],
+    ['QUEUE_URL', 'http://sqs.local/q', /QUEUE_URL .* is not an https/],
+    ['CODEBUILD_PROJECT', 'has space', /CODEBUILD_PROJECT "has space" is not a CodeBuild project name/],
+    ['SECRETS_PREFIX', 'cascade/prod', /SECRETS_PREFIX "cascade\/prod" must be an SSM parameter path/],
+    ['SECRETS_PREFIX', '/cascade/prod/', /SECRETS_PREFIX/],
+    ['PUBLIC_URL', 'not a url', /PUBLIC_URL "not a url" is not an http\(s\) URL/],
+    ['RUN_ID_PREFIX', 'DA', /RUN_ID_PREFIX "DA" must be/],
+    ['BUILD_LOG_GROUP', 'bad group!', /BUILD_LOG_GROUP "bad group!" is not/],
+    ['TABLE_NAME', '   ', /TABLE_NAME is not set/],
+  ])('refuses %s=%j', (name, value, problem) => {
+    const problems = problemsOf({ ...GOOD, [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(problem);
+  });
+});
