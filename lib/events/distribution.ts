@@ -7,19 +7,11 @@
 //                   "repository": "baseimages/node", "tag": "9-alpine", "url": "…" },
 //       "request": { "host": "127.0.0.1:5055", "method": "PUT", … }, "actor": { … }, "source": { … } } ] }
 import { z } from 'zod';
-import { UnauthorizedError } from '../domain/errors';
 import type { ImageDeleteEvent, ImageEvent, Webhook } from '../domain/types';
-import { digestProblem, registryHostProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';
+import { IMAGE_MANIFEST_MEDIA_TYPES, digestProblem, registryHostProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';
 import { describeIssues, parseJsonAs } from './parse-json';
 import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
-import { anySecret, bearerToken, safeEqual } from './verify';
-
-const MANIFEST_MEDIA_TYPES = new Set([
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-]);
+import { authenticateBearer } from './verify';
 
 const envelopeSchema = z.object({ events: z.array(z.unknown()) });
 
@@ -50,7 +42,7 @@ function toImageEvent(event: DistributionEvent, webhook: Webhook): ImageEvent | 
   if (action !== 'push') return { reason: `${action} of ${describeTarget(target)} is not a push` };
 
   const mediaType = target.mediaType ?? '';
-  if (!MANIFEST_MEDIA_TYPES.has(mediaType)) {
+  if (!IMAGE_MANIFEST_MEDIA_TYPES.has(mediaType)) {
     // Registries report blobs with the blob's own media type (layer, config, octet-stream).
     return /manifest|index/.test(mediaType)
       ? { reason: `push of ${mediaType} to ${target.repository} is not an image manifest` }
@@ -136,10 +128,7 @@ export const distributionProvider: WebhookProvider = {
   ],
 
   authenticate(req: WebhookRequest, secrets: string[]): void {
-    const token = bearerToken(req.headers['authorization']);
-    if (!anySecret(secrets, (secret) => safeEqual(token, secret))) {
-      throw new UnauthorizedError('the bearer token does not match the webhook secret');
-    }
+    authenticateBearer(req, secrets);
   },
 
   normalize(req: WebhookRequest, webhook: Webhook): NormalizeResult {

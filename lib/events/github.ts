@@ -6,21 +6,16 @@
 //
 // With content type application/x-www-form-urlencoded the same JSON is in the `payload` field.
 import { z } from 'zod';
-import { UnauthorizedError, ValidationError } from '../domain/errors';
+import { ValidationError } from '../domain/errors';
 import type { GitEvent } from '../domain/types';
-import { mediaType } from './content-type';
+import { COMMIT, COMMIT_MESSAGE, refUpdateSkipReason } from './git-ref';
+import { githubPayloadText, verifyGithubSignature } from './github-delivery';
 import { parseJsonAs } from './parse-json';
 import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
-import { anySecret, hmacSha256Hex, safeEqual } from './verify';
-
-const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
-// SHA-1 today; SHA-256 object names for repositories that use them.
-const COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-const ZERO_COMMIT = /^0+$/;
 
 const pushSchema = z.object({
   ref: z.string().min(1),
-  after: z.string().regex(COMMIT, 'expected a commit id (40 or 64 lower-case hex digits)'),
+  after: z.string().regex(COMMIT, COMMIT_MESSAGE),
   deleted: z.boolean().optional(),
   repository: z
     .object({
@@ -31,26 +26,11 @@ const pushSchema = z.object({
     .refine((r) => r.clone_url !== undefined || r.html_url !== undefined, 'expected clone_url or html_url'),
 });
 
-/** The JSON text of the delivery, wherever the content type put it. */
-function payloadText(req: WebhookRequest): Buffer | string {
-  if (mediaType(req.headers['content-type']) !== 'application/x-www-form-urlencoded') return req.rawBody;
-  const payload = new URLSearchParams(req.rawBody.toString('utf8')).get('payload');
-  if (payload === null) throw new ValidationError('github form-encoded delivery has no payload field', 'payload');
-  return payload;
-}
-
 function normalizePush(req: WebhookRequest): NormalizeResult {
-  const push = parseJsonAs(payloadText(req), pushSchema, 'github push payload');
+  const push = parseJsonAs(githubPayloadText(req, 'github'), pushSchema, 'github push payload');
   const { ref, after } = push;
-  if (push.deleted === true || ZERO_COMMIT.test(after)) {
-    return { events: [], ignored: [{ reason: `deletion of ${ref} is not a build trigger` }] };
-  }
-  if (ref.startsWith('refs/tags/')) {
-    return { events: [], ignored: [{ reason: `tag push ${ref} is not a branch push` }] };
-  }
-  if (!ref.startsWith('refs/heads/') || ref === 'refs/heads/') {
-    return { events: [], ignored: [{ reason: `push to ${ref} is not a branch push` }] };
-  }
+  const skip = refUpdateSkipReason(ref, after, push.deleted === true);
+  if (skip) return { events: [], ignored: [{ reason: skip }] };
   const repoUrl = (push.repository.clone_url ?? push.repository.html_url)!;
   const event: GitEvent = {
     kind: 'git',
@@ -78,14 +58,7 @@ export const githubProvider: WebhookProvider = {
   contentTypes: ['application/json', 'application/x-www-form-urlencoded'],
 
   authenticate(req: WebhookRequest, secrets: string[]): void {
-    const header = req.headers['x-hub-signature-256'];
-    if (header === undefined || header === '') throw new UnauthorizedError('missing X-Hub-Signature-256 header');
-    const match = SIGNATURE.exec(header.trim());
-    if (!match) throw new UnauthorizedError('X-Hub-Signature-256 must be "sha256=" followed by 64 hex digits');
-    const given = match[1]!.toLowerCase();
-    if (!anySecret(secrets, (secret) => safeEqual(given, hmacSha256Hex(secret, req.rawBody)))) {
-      throw new UnauthorizedError('X-Hub-Signature-256 does not match the body');
-    }
+    verifyGithubSignature(req, secrets);
   },
 
   normalize(req: WebhookRequest): NormalizeResult {

@@ -1,6 +1,14 @@
 // Checks on the image fields registries send, shared by the registry providers. Each returns
 // a reason when the value is unusable, so a bad event is skipped with an explanation.
 
+/** Media types of an image manifest or index: what a registry reports for a pushed image (not a blob, chart or artifact). */
+export const IMAGE_MANIFEST_MEDIA_TYPES: ReadonlySet<string> = new Set([
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
+
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 // Tag and repository grammars of the OCI distribution spec.
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;

@@ -1,17 +1,44 @@
 import { ValidationError } from '../domain/errors';
+import { acrProvider } from './acr';
+import { artifactoryProvider } from './artifactory';
+import { azureDevopsProvider } from './azure-devops';
+import { bitbucketProvider } from './bitbucket';
 import { distributionProvider } from './distribution';
+import { dockerhubProvider } from './dockerhub';
+import { ecrProvider } from './ecr';
+import { garProvider } from './gar';
+import { ghcrProvider } from './ghcr';
+import { giteaProvider } from './gitea';
 import { githubProvider } from './github';
+import { gitlabProvider } from './gitlab';
+import { harborProvider } from './harbor';
 import type { WebhookProvider } from './provider';
+import { quayProvider } from './quay';
 
 export type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
 export { acceptsContentType, mediaType } from './content-type';
 export { normalizeGitUrl } from './git-url';
+export { normalizeEcrEvent } from './ecr';
 
-/** Every provider, by the name a webhook is created with. */
-export const providers: Record<string, WebhookProvider> = {
-  [distributionProvider.name]: distributionProvider,
-  [githubProvider.name]: githubProvider,
-};
+/** Every provider, by the name a webhook is created with: registries first, then git hosts. */
+export const providers: Record<string, WebhookProvider> = Object.fromEntries(
+  [
+    distributionProvider,
+    ecrProvider,
+    acrProvider,
+    dockerhubProvider,
+    harborProvider,
+    quayProvider,
+    ghcrProvider,
+    garProvider,
+    artifactoryProvider,
+    githubProvider,
+    gitlabProvider,
+    bitbucketProvider,
+    giteaProvider,
+    azureDevopsProvider,
+  ].map((provider) => [provider.name, provider]),
+);
 
 export function getProvider(name: string): WebhookProvider {
   // hasOwn: a name like "constructor" must not reach Object.prototype.

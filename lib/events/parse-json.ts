@@ -21,9 +21,14 @@ export function describeIssues(error: z.ZodError): string {
   return path ? `${path}: ${issue.message}` : issue.message;
 }
 
-/** Parses and validates a body against a schema; ValidationError names the first problem. */
-export function parseJsonAs<T extends z.ZodType>(raw: Buffer | string, schema: T, what: string): z.infer<T> {
-  const result = schema.safeParse(parseJson(raw, what));
+/** Validates a parsed value against a schema; ValidationError names `what` and the first problem. */
+export function validateAs<T extends z.ZodType>(value: unknown, schema: T, what: string): z.infer<T> {
+  const result = schema.safeParse(value);
   if (!result.success) throw new ValidationError(`${what} is malformed: ${describeIssues(result.error)}`, 'body');
   return result.data;
+}
+
+/** Parses and validates a body against a schema; ValidationError names the first problem. */
+export function parseJsonAs<T extends z.ZodType>(raw: Buffer | string, schema: T, what: string): z.infer<T> {
+  return validateAs(parseJson(raw, what), schema, what);
 }

@@ -58,3 +58,11 @@ export function authenticatePathSecret(pathSecret: string | undefined, secrets: 
     throw new UnauthorizedError('the secret in the URL does not match the webhook secret');
   }
 }
+
+/** For senders that let the user set `Authorization: Bearer <secret>` (distribution, ECR API destinations, ACR, Harbor). */
+export function authenticateBearer(req: { headers: Record<string, string | undefined> }, secrets: readonly string[]): void {
+  const token = bearerToken(req.headers['authorization']);
+  if (!anySecret(secrets, (secret) => safeEqual(token, secret))) {
+    throw new UnauthorizedError('the bearer token does not match the webhook secret');
+  }
+}

@@ -1,7 +1,6 @@
 // Property-based fuzzing of every provider's endpoint, through the same router the webhook
 // function and the local server use: random and mutated bodies and header sets, correctly and
 // wrongly signed. Whatever arrives, the answer is a 2xx or a 4xx with a JSON reason, never a 5xx.
-import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -11,39 +10,12 @@ import { webhookRoutes } from '../../../lib/http/api-routes';
 import { createRouter } from '../../../lib/http/router';
 import type { HttpRequest } from '../../../lib/http/types';
 import { memoryCascadePorts } from '../../support/memory-ports';
+import { rememberSecrets } from '../../support/secrets';
+import { SIGNERS } from '../../support/webhook-signers';
 
 const SECRET = 'fuzz-secret-0123456789';
+rememberSecrets(SECRET);
 const RUNS_PER_PROVIDER = 800;
-
-type Signer = (body: Buffer, secret: string) => { headers: Record<string, string>; pathSecret?: string };
-
-const hmacHex = (secret: string, body: Buffer) => createHmac('sha256', secret).update(body).digest('hex');
-const bearer: Signer = (_b, secret) => ({ headers: { authorization: `Bearer ${secret}` } });
-const githubHmac = (event: string): Signer => (body, secret) => ({
-  headers: { 'x-hub-signature-256': `sha256=${hmacHex(secret, body)}`, 'x-github-event': event, 'x-github-delivery': 'fuzz' },
-});
-const inPath: Signer = (_b, secret) => ({ headers: {}, pathSecret: secret });
-
-/** How each provider proves a request genuine; a provider missing here fails the test. */
-const SIGNERS: Record<string, Signer[]> = {
-  distribution: [bearer],
-  github: [githubHmac('push'), githubHmac('ping')],
-  ecr: [bearer],
-  acr: [bearer],
-  harbor: [bearer],
-  dockerhub: [inPath],
-  quay: [inPath],
-  gar: [inPath],
-  ghcr: [githubHmac('package'), githubHmac('registry_package')],
-  artifactory: [(body, secret) => ({ headers: { 'x-jfrog-event-auth': hmacHex(secret, body) } }), (_b, secret) => ({ headers: { 'x-jfrog-event-auth': secret } })],
-  gitlab: [(_b, secret) => ({ headers: { 'x-gitlab-token': secret, 'x-gitlab-event': 'Push Hook' } })],
-  bitbucket: [
-    (body, secret) => ({ headers: { 'x-hub-signature': `sha256=${hmacHex(secret, body)}`, 'x-event-key': 'repo:push' } }),
-    (body, secret) => ({ headers: { 'x-hub-signature': `sha256=${hmacHex(secret, body)}`, 'x-event-key': 'repo:refs_changed' } }),
-  ],
-  gitea: [(body, secret) => ({ headers: { 'x-gitea-signature': hmacHex(secret, body), 'x-gitea-event': 'push' } })],
-  'azure-devops': [(_b, secret) => ({ headers: { authorization: `Basic ${Buffer.from(`cascade:${secret}`).toString('base64')}` } })],
-};
 
 /** Every fixture body of that provider's kind, as seeds for mutation. */
 function seeds(): unknown[] {
@@ -96,6 +68,17 @@ const headerNoise = fc.dictionary(
   { maxKeys: 3 },
 );
 
+let deliveries = 0;
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+beforeAll(() => process.on('unhandledRejection', onUnhandled));
+afterAll(() => {
+  process.off('unhandledRejection', onUnhandled);
+  // The webhook issue asks for at least 10,000 deliveries across the providers, and none unhandled.
+  expect(deliveries).toBeGreaterThanOrEqual(10_000);
+  expect(unhandled).toEqual([]);
+});
+
 describe.each(Object.keys(providers))('fuzzing the %s endpoint', (name) => {
   const provider = providers[name]!;
 
@@ -132,6 +115,7 @@ describe.each(Object.keys(providers))('fuzzing the %s endpoint', (name) => {
             receivedAt: '2026-11-28T05:00:00.000Z',
           };
           const response = await route(request);
+          deliveries += 1;
           statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
           expect(response.status).toBeLessThan(500);
           expect(() => JSON.parse(response.body)).not.toThrow();

@@ -5,9 +5,11 @@ import { acceptsContentType } from '../../../lib/events/content-type';
 import { githubProvider } from '../../../lib/events/github';
 import type { WebhookRequest } from '../../../lib/events/provider';
 import { RECEIVED_AT, fixtureJson, fixtureRequest } from './fixtures';
+import { rememberSecrets } from '../../support/secrets';
 
 // The secret go-playground/webhooks signs its GitHub test payloads with (see SOURCES.md).
 const SECRET = 'IsWishesWereHorsesWedAllBeEatingSteak!';
+rememberSecrets(SECRET);
 const webhook: Webhook = { name: 'app-repo', provider: 'github', secrets: [SECRET], createdAt: '2026-11-28T00:00:00.000Z' };
 
 const sign = (body: Buffer | string, secret = SECRET) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;

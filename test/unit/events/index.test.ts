@@ -1,18 +1,34 @@
 import { ValidationError } from '../../../lib/domain/errors';
 import { getProvider, providers } from '../../../lib/events';
 
+// The names users type after `cascade webhook create --provider`, as the webhook issue lists them.
+const EXPECTED: Array<[string, 'registry' | 'git', 'header' | 'path']> = [
+  ['distribution', 'registry', 'header'],
+  ['ecr', 'registry', 'header'],
+  ['acr', 'registry', 'header'],
+  ['dockerhub', 'registry', 'path'],
+  ['harbor', 'registry', 'header'],
+  ['quay', 'registry', 'path'],
+  ['ghcr', 'registry', 'header'],
+  ['gar', 'registry', 'path'],
+  ['artifactory', 'registry', 'header'],
+  ['github', 'git', 'header'],
+  ['gitlab', 'git', 'header'],
+  ['bitbucket', 'git', 'header'],
+  ['gitea', 'git', 'header'],
+  ['azure-devops', 'git', 'header'],
+];
+
 describe('provider map', () => {
-  it.each([
-    ['distribution', 'registry'],
-    ['github', 'git'],
-  ])('%s is a %s provider', (name, kind) => {
+  it.each(EXPECTED)('%s is a %s provider with its secret in the %s', (name, kind, secretIn) => {
     const provider = getProvider(name);
     expect(provider.name).toBe(name);
     expect(provider.kind).toBe(kind);
+    expect(provider.secretIn).toBe(secretIn);
   });
 
-  it('lists each provider under its own name, with lower-case media types', () => {
-    expect(Object.keys(providers).sort()).toEqual(['distribution', 'github']);
+  it('lists exactly those providers, each under its own name, with lower-case media types', () => {
+    expect(Object.keys(providers)).toEqual(EXPECTED.map(([name]) => name));
     for (const [key, provider] of Object.entries(providers)) {
       expect(provider.name).toBe(key);
       expect(provider.contentTypes.length).toBeGreaterThan(0);
@@ -20,8 +36,8 @@ describe('provider map', () => {
     }
   });
 
-  it.each(['gitlab', 'GitHub', '', 'constructor', '__proto__', 'toString'])('%j is unknown', (name) => {
+  it.each(['GitHub', 'docker-hub', '', 'constructor', '__proto__', 'toString'])('%j is unknown', (name) => {
     expect(() => getProvider(name)).toThrow(ValidationError);
-    expect(() => getProvider(name)).toThrow(/unknown webhook provider .*use one of: distribution, github/);
+    expect(() => getProvider(name)).toThrow(/unknown webhook provider .*use one of: distribution, ecr, acr, .*azure-devops$/);
   });
 });
