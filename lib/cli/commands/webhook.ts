@@ -1,5 +1,6 @@
 // `cascade webhook …`: the URLs registries and git hosts notify.
 import type { Command } from 'commander';
+import { providers } from '../../events';
 import type { CliContext } from '../cli-context';
 import { act, leaf, type OutputOptions } from '../command-helpers';
 import { formatWebhook, formatWebhooksTable } from '../format';
@@ -10,7 +11,7 @@ export function registerWebhookCommands(program: Command, ctx: CliContext): void
   act<OutputOptions & { name: string; provider: string; loginServer?: string }>(
     leaf(webhook, 'create', 'create a webhook and print its URL and secret')
       .requiredOption('--name <name>', 'webhook name')
-      .requiredOption('--provider <provider>', 'who calls it, e.g. distribution, github')
+      .requiredOption('--provider <provider>', `who calls it: ${Object.keys(providers).join(', ')}`)
       .option('--login-server <host>', 'the registry it speaks for when the payload does not say'),
     ctx,
     async (opts) => {
