@@ -1,11 +1,21 @@
 // An SQS message body back to the QueueMessage SqsQueue sent. Bodies can also be typed by hand
 // (`serverless invoke -f dispatcher`), so the envelope is checked before the domain sees it.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import type { QueueMessage } from '../domain/ports';
 
+const text = z.string().min(1);
+const image = { source: text, registry: text, repository: text, tag: text, occurredAt: text, deliveryId: text };
+// Every kind of InboundEvent the receivers queue (lib/domain/types.ts).
+const eventSchema = z.discriminatedUnion('kind', [
+  z.looseObject({ kind: z.literal('image'), ...image, digest: text }),
+  z.looseObject({ kind: z.literal('image-tag'), ...image }),
+  z.looseObject({ kind: z.literal('image-delete'), ...image, digest: text.optional() }),
+  z.looseObject({ kind: z.literal('git'), source: text, repoUrl: text, ref: text, commit: text, deliveryId: text }),
+]);
+
 const envelopeSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('event'), event: z.looseObject({ kind: z.enum(['image', 'git']), deliveryId: z.string().min(1) }) }),
+  z.object({ type: z.literal('event'), event: eventSchema }),
   z.object({ type: z.literal('start-run'), runId: z.string().min(1) }),
   z.object({ type: z.literal('build-result'), result: z.looseObject({ runId: z.string().min(1), status: z.string() }) }),
 ]);

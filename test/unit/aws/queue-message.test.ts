@@ -5,6 +5,11 @@ describe('parseQueueMessage', () => {
   it.each([
     { type: 'start-run', runId: 'da1' },
     { type: 'event', event: { kind: 'image', source: 'ecr', registry: 'r', repository: 'a', tag: '1', digest: 'sha256:x', occurredAt: 't', deliveryId: 'd' } },
+    // Docker Hub and Quay name no digest; the dispatcher asks the registry.
+    { type: 'event', event: { kind: 'image-tag', source: 'dockerhub', registry: 'docker.io', repository: 'library/node', tag: '20', occurredAt: 't', deliveryId: 'd' } },
+    { type: 'event', event: { kind: 'image-delete', source: 'harbor', registry: 'h', repository: 'a', tag: '1', occurredAt: 't', deliveryId: 'd' } },
+    { type: 'event', event: { kind: 'image-delete', source: 'ecr', registry: 'r', repository: 'a', tag: '1', digest: 'sha256:x', occurredAt: 't', deliveryId: 'd' } },
+    { type: 'event', event: { kind: 'git', source: 'gitlab', repoUrl: 'https://gitlab.com/a/b.git', ref: 'refs/heads/main', commit: 'c', deliveryId: 'd' } },
     { type: 'build-result', result: { runId: 'da1', status: 'Succeeded', finishedAt: 't', outputImages: [], baseImages: [] } },
   ])('gives back the $type message SqsQueue sent', (message) => {
     expect(parseQueueMessage(JSON.stringify(message))).toEqual(message);
@@ -15,7 +20,9 @@ describe('parseQueueMessage', () => {
     ['[]', /not a cascade queue message/],
     ['{"type":"reboot"}', /not a cascade queue message/],
     ['{"type":"start-run"}', /runId/],
-    ['{"type":"event","event":{"kind":"image"}}', /event\.deliveryId/],
+    ['{"type":"event","event":{"kind":"image"}}', /event\.source/],
+    ['{"type":"event","event":{"kind":"push"}}', /event\.kind/],
+    ['{"type":"event","event":{"kind":"git","source":"github","repoUrl":"u","ref":"r","deliveryId":"d"}}', /event\.commit/],
     ['{"type":"build-result","result":{}}', /result\.runId/],
   ])('refuses %s', (body, message) => {
     expect(() => parseQueueMessage(body)).toThrow(ValidationError);
