@@ -2,7 +2,7 @@
 // serverless loads ${file(...)} sources with require(), so this file is CommonJS.
 // Renders infra/buildspec.yml for the CodeBuild project: the build helper (lib/aws/build-helper.ts),
 // bundled, gzipped and base64-encoded, takes the place of @@CASCADE_BUILD_HELPER@@, so builds
-// analyse Dockerfiles with the same code as local builds and need nothing downloaded.
+// run the same build steps (lib/build/build-steps.ts) as local builds and need nothing downloaded.
 // serverless.yml reads it as ${file(infra/buildspec.cjs)}; `node infra/buildspec.cjs` prints it.
 const { buildSync } = require('esbuild');
 const { readFileSync } = require('node:fs');

@@ -1,17 +1,19 @@
-// The local builder: clones the context, pulls every base image of the Dockerfile (so the run
-// records the exact digests it used), builds with buildah and pushes. Builds run in the
-// background; each start() ends in exactly one onResult().
+// The local builder: clones the context and gives buildah the build's registry logins, then
+// runs the build steps CodeBuild runs too (lib/build/build-steps.ts: pull every base recording
+// its digest, build, push) with buildah. Builds run in the background; each start() ends in
+// exactly one onResult().
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
-import { analyzeDockerfile, type DockerfileAnalysis } from '../dockerfile/analyze';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { BuildahTool } from '../build/buildah-tool';
+import { BuildStepError, insideContext, readBuildPlan, runBuildSteps, type BuildRecord } from '../build/build-steps';
+import { CommandNotFoundError, runCommand, type CommandResult } from '../build/run-command';
 import { CascadeError } from '../domain/errors';
 import type { Builder, BuildRequest, Clock, LogStore, SecretStore } from '../domain/ports';
 import { systemClock } from '../domain/ports';
-import type { BuildContext, BuildResult, BuildSpec, OutputImage, ResolvedBaseImage } from '../domain/types';
+import type { BuildContext, BuildResult, BuildSpec } from '../domain/types';
 import { isLoopbackRegistry } from '../images/reference';
-import { buildReason, lastErrorLine, registryReason } from './buildah-errors';
-import { CommandNotFoundError, runCommand, type CommandResult } from './buildah-process';
+import { lastErrorLine } from './buildah-errors';
 import { redact, type SecretToHide } from './redact';
 
 export interface RegistryLogin {
@@ -39,15 +41,6 @@ export interface BuildahBuilderOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 60 * 60 * 1000;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-// buildah 1.28 reads --retry 0 as "use the default" (3 tries, 2s apart): one quick retry is the floor.
-const PULL_RETRY = ['--retry', '1', '--retry-delay', '500ms'];
-
-/** A build step failed for a reason the build's inputs or its registries explain. */
-class BuildStepError extends CascadeError {
-  readonly status = 422;
-  readonly code = 'build_failed';
-}
 
 type AbortReason = 'Timeout' | 'Canceled';
 
@@ -111,8 +104,7 @@ export class BuildahBuilder implements Builder {
   private async execute(build: ActiveBuild, spec: BuildSpec): Promise<void> {
     const secrets: SecretToHide[] = [];
     const log = new RunLog(this.options.logs, build.runId, secrets);
-    const outputImages: OutputImage[] = [];
-    const baseImages: ResolvedBaseImage[] = [];
+    const record: BuildRecord = { baseImages: [], outputImages: [] };
     let status: BuildResult['status'] = 'Succeeded';
     let error: string | undefined;
     let dir: string | undefined;
@@ -126,8 +118,7 @@ export class BuildahBuilder implements Builder {
       await mkdir(this.options.workDir, { recursive: true });
       dir = await mkdtemp(join(this.options.workDir, `${safeName(build.runId)}-`));
       const config = { ...this.options, buildah: this.buildah, git: this.git };
-      const steps = new BuildSteps(config, build, spec, dir, log, secrets);
-      await steps.run(outputImages, baseImages);
+      await new LocalBuild(config, build, spec, dir, log, secrets).run(record);
     } catch (err) {
       if (build.abortReason) {
         status = build.abortReason;
@@ -158,8 +149,8 @@ export class BuildahBuilder implements Builder {
       runId: build.runId,
       status,
       finishedAt: this.clock.now().toISOString(),
-      outputImages,
-      baseImages,
+      outputImages: record.outputImages,
+      baseImages: record.baseImages,
     };
     if (error !== undefined) result.error = error;
     try {
@@ -179,12 +170,9 @@ function abort(build: ActiveBuild, reason: AbortReason, detail: string): void {
 
 type StepConfig = BuildahBuilderOptions & { buildah: string; git: string };
 
-/** The steps of one build, sharing its temp dir, log, environment and credentials. */
-class BuildSteps {
+/** The local part of one build (context, logins) around the shared steps; one temp dir, log and set of credentials. */
+class LocalBuild {
   private readonly signal: AbortSignal;
-  private authFile = '';
-  private env: NodeJS.ProcessEnv = {};
-  private readonly localName: string;
 
   constructor(
     private readonly config: StepConfig,
@@ -195,44 +183,36 @@ class BuildSteps {
     private readonly secrets: SecretToHide[],
   ) {
     this.signal = build.controller.signal;
-    // Built under a name of its own, so removing it after the push never touches a name another
-    // build pulled (a base built here and used by the next build is pushed, then pulled again).
-    this.localName = `localhost/cascade-build/${randomBytes(8).toString('hex')}:latest`;
   }
 
-  async run(outputImages: OutputImage[], baseImages: ResolvedBaseImage[]): Promise<void> {
+  async run(record: BuildRecord): Promise<void> {
     const contextDir = await this.prepareContext(this.spec.context);
     this.checkAborted();
+    const plan = await readBuildPlan({ contextDir, dockerfile: this.spec.dockerfile, buildArgs: this.spec.buildArgs, platform: this.spec.platform });
 
-    const dockerfilePath = await insideContext(contextDir, this.spec.dockerfile);
-    const dockerfile = await readFile(dockerfilePath, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'EISDIR') {
-        throw new BuildStepError(`the Dockerfile ${this.spec.dockerfile} was not found in the build context`);
-      }
-      throw err;
+    // buildah's logins: where plain HTTP is allowed, and the task's credentials.
+    const registriesConf = await this.writeRegistriesConf(plan.bases.map((b) => b.resolved.registry));
+    const authFile = await this.writeAuthFile();
+    const buildah = await BuildahTool.create({
+      run: (args, opts = {}) => this.exec(this.config.buildah, args, { ...opts, install: 'install it with apt-get install buildah' }),
+      storageRoot: this.config.storageRoot,
+      workDir: this.dir,
+      registriesConf,
+      authFile,
     });
-    const analysis = analyzeDockerfile(dockerfile, this.spec.buildArgs, { platform: this.spec.platform || undefined });
-    if (analysis.unresolvedArgs.length > 0) {
-      this.log.line(`warning: the Dockerfile uses build arguments with no value: ${analysis.unresolvedArgs.join(', ')}`);
-    }
-
-    await this.writeRegistryConfig(analysis.bases.map((b) => b.image.registry));
-    await this.writeAuthFile();
-
-    for (const base of analysis.bases) {
-      this.checkAborted();
-      baseImages.push(await this.pullBase(base, pullPlatform(base, analysis, this.spec.platform)));
-    }
-
-    this.checkAborted();
-    await this.buildImage(contextDir, dockerfilePath);
+    // Built under a name of its own, so removing it after the push never touches a name another
+    // build pulled (a base built here and used by the next build is pushed, then pulled again).
+    const localName = `localhost/cascade-build/${randomBytes(8).toString('hex')}:latest`;
     try {
-      for (const image of this.spec.images) {
-        this.checkAborted();
-        outputImages.push(await this.push(`${this.spec.registry}/${image}`));
-      }
+      await runBuildSteps(plan, buildah, {
+        targets: this.spec.images.map((image) => `${this.spec.registry}/${image}`),
+        localName,
+        log: (line) => this.log.line(line),
+        record,
+        signal: this.signal,
+      });
     } finally {
-      await this.buildah(['rmi', this.localName], { log: false }).catch(() => undefined);
+      await buildah.remove(localName);
     }
   }
 
@@ -279,7 +259,7 @@ class BuildSteps {
     if (head.code === 0) this.log.line(`commit: ${head.stdout.trim()}`);
   }
 
-  private async writeRegistryConfig(baseRegistries: string[]): Promise<void> {
+  private async writeRegistriesConf(baseRegistries: string[]): Promise<string> {
     const hosts = new Set([this.spec.registry, ...baseRegistries, ...this.spec.credentials.map((c) => c.loginServer)]);
     const insecure = new Set((this.config.insecureRegistries ?? []).map((h) => h.toLowerCase()));
     const lines = [
@@ -294,26 +274,10 @@ class BuildSteps {
     }
     const registriesConf = join(this.dir, 'registries.conf');
     await writeFile(registriesConf, lines.join('\n') + '\n');
-
-    const storageConf = join(this.dir, 'storage.conf');
-    const { root, runroot } = storagePaths(this.config.storageRoot);
-    // The system's storage.conf may carry options for another driver that vfs rejects.
-    await writeFile(
-      storageConf,
-      `[storage]\ndriver = "vfs"\ngraphroot = ${JSON.stringify(root)}\nrunroot = ${JSON.stringify(runroot)}\n`,
-    );
-    const tmp = join(this.dir, 'tmp');
-    await mkdir(tmp);
-    this.env = {
-      ...process.env,
-      CONTAINERS_REGISTRIES_CONF: registriesConf,
-      CONTAINERS_STORAGE_CONF: storageConf,
-      // buildah stages layers in TMPDIR; inside the build dir they go away with it.
-      TMPDIR: tmp,
-    };
+    return registriesConf;
   }
 
-  private async writeAuthFile(): Promise<void> {
+  private async writeAuthFile(): Promise<string> {
     const logins = new Map<string, RegistryLogin>();
     for (const credential of this.spec.credentials) {
       const host = authHost(credential.loginServer);
@@ -343,101 +307,32 @@ class BuildSteps {
     for (const [host, login] of logins) {
       auths[host] = { auth: Buffer.from(`${login.username}:${login.password}`, 'utf8').toString('base64') };
     }
-    this.authFile = join(this.dir, 'auth.json');
+    const authFile = join(this.dir, 'auth.json');
     // Always our own file, even empty, so buildah never falls back to the host user's logins.
-    await writeFile(this.authFile, JSON.stringify({ auths }), { mode: 0o600 });
-  }
-
-  private async pullBase(base: Base, platform: string | undefined): Promise<ResolvedBaseImage> {
-    const { image } = base;
-    const name = `${image.registry}/${image.repository}`;
-    const tag = image.tag ?? (image.digest ? undefined : 'latest');
-    // A tag and a digest together are refused by the docker transport; the digest is what counts.
-    const reference = image.digest ? `${name}@${image.digest}` : `${name}:${tag}`;
-    const shown = tag !== undefined && image.digest ? `${name}:${tag}@${image.digest}` : reference;
-    this.log.line(`==> pulling ${shown} (${base.stage}${base.pinned ? ', pinned' : ''})`);
-    const args = ['pull', '--policy', 'always', ...PULL_RETRY, '--authfile', this.authFile];
-    if (platform) args.push('--platform', platform);
-    const pull = await this.buildah([...args, reference]);
-    this.checkAborted();
-    if (pull.code !== 0) throw new BuildStepError(`pulling ${shown} failed: ${registryReason(pull.stderr)}`);
-
-    let digest = image.digest;
-    if (digest === undefined) {
-      const inspect = await this.buildah(['inspect', '--type', 'image', '--format', '{{.FromImageDigest}}', reference], { log: false });
-      digest = inspect.stdout.trim();
-      if (inspect.code !== 0 || !DIGEST.test(digest)) {
-        throw new BuildStepError(`reading the digest of ${shown} failed: ${lastErrorLine(inspect.stderr) ?? `buildah printed "${digest}"`}`);
-      }
-    }
-    this.log.line(`${shown} is ${digest}`);
-    const resolved: ResolvedBaseImage = {
-      registry: image.registry,
-      repository: image.repository,
-      digest,
-      stage: base.stage,
-      pinned: base.pinned,
-    };
-    if (tag !== undefined) resolved.tag = tag;
-    return resolved;
-  }
-
-  private async buildImage(contextDir: string, dockerfilePath: string): Promise<void> {
-    this.log.line(`==> building ${this.spec.dockerfile}`);
-    // --pull=never: the build uses exactly the images pulled above, whose digests are recorded.
-    const args = ['build', '--isolation', 'chroot', '--pull=never', '--authfile', this.authFile, '-f', dockerfilePath, '-t', this.localName];
-    if (this.spec.platform) args.push('--platform', this.spec.platform);
-    for (const [key, value] of Object.entries(this.spec.buildArgs)) args.push('--build-arg', `${key}=${value}`);
-    const build = await this.buildah([...args, contextDir]);
-    this.checkAborted();
-    if (build.code !== 0) throw new BuildStepError(`building the image failed: ${buildReason(build.stderr)}`);
-  }
-
-  private async push(reference: string): Promise<OutputImage> {
-    this.log.line(`==> pushing ${reference}`);
-    const digestFile = join(this.dir, `digest-${randomBytes(4).toString('hex')}`);
-    const push = await this.buildah([
-      'push',
-      '--authfile',
-      this.authFile,
-      '--digestfile',
-      digestFile,
-      this.localName,
-      `docker://${reference}`,
-    ]);
-    this.checkAborted();
-    if (push.code !== 0) throw new BuildStepError(`pushing ${reference} failed: ${registryReason(push.stderr)}`);
-    const digest = (await readFile(digestFile, 'utf8').catch(() => '')).trim();
-    if (!DIGEST.test(digest)) throw new BuildStepError(`pushing ${reference} failed: buildah wrote no digest`);
-    this.log.line(`${reference} is ${digest}`);
-    return { reference, digest };
-  }
-
-  private async buildah(args: string[], opts: { log?: boolean } = {}): Promise<CommandResult> {
-    const { root, runroot } = storagePaths(this.config.storageRoot);
-    const global = ['--storage-driver', 'vfs', '--root', root, '--runroot', runroot];
-    return this.exec(this.config.buildah, [...global, ...args], this.dir, opts.log ?? true, 'install it with apt-get install buildah');
+    await writeFile(authFile, JSON.stringify({ auths }), { mode: 0o600 });
+    return authFile;
   }
 
   private git(args: string[], cwd: string = this.dir, log = true): Promise<CommandResult> {
-    return this.exec(this.config.git, args, cwd, log, 'install it with apt-get install git');
+    return this.exec(this.config.git, args, { cwd, quiet: !log, install: 'install it with apt-get install git' });
   }
 
-  private async exec(command: string, args: string[], cwd: string, log: boolean, install: string): Promise<CommandResult> {
-    const env = {
-      ...(Object.keys(this.env).length > 0 ? this.env : process.env),
-      // A clone must fail, not wait for a password nobody will type.
-      GIT_TERMINAL_PROMPT: '0',
-    };
+  private async exec(
+    command: string,
+    args: string[],
+    opts: { cwd?: string; env?: Record<string, string>; quiet?: boolean; install: string },
+  ): Promise<CommandResult> {
+    // A clone must fail, not wait for a password nobody will type.
+    const env = { ...process.env, ...opts.env, GIT_TERMINAL_PROMPT: '0' };
     try {
       return await runCommand(command, args, {
-        cwd,
+        cwd: opts.cwd ?? this.dir,
         env,
         signal: this.signal,
-        onOutput: log ? (_stream, text) => this.log.write(text) : undefined,
+        onOutput: opts.quiet ? undefined : (_stream, text) => this.log.write(text),
       });
     } catch (err) {
-      if (err instanceof CommandNotFoundError) throw new Error(`${err.message} (${install})`);
+      if (err instanceof CommandNotFoundError) throw new Error(`${err.message} (${opts.install})`);
       throw err;
     } finally {
       this.log.endPartialLine();
@@ -445,40 +340,9 @@ class BuildSteps {
   }
 }
 
-type Base = DockerfileAnalysis['bases'][number];
-
-/**
- * The platform a stage's base is pulled for: its own `FROM --platform` when it has one, the
- * build's otherwise. `$BUILDPLATFORM` and the like stay unexpanded there and mean this machine.
- */
-function pullPlatform(base: Base, analysis: DockerfileAnalysis, buildPlatform: string): string | undefined {
-  const own = analysis.stages[base.stageIndex]?.platform;
-  if (own !== undefined) return own.includes('$') ? undefined : own;
-  return buildPlatform || undefined;
-}
-
 /** A run id as it may appear in a file name: it is not trusted to be one. */
 function safeName(runId: string): string {
   return runId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'run';
-}
-
-function storagePaths(storageRoot: string): { root: string; runroot: string } {
-  const base = resolve(storageRoot);
-  return { root: join(base, 'root'), runroot: join(base, 'runroot') };
-}
-
-/** Resolves `path` inside `root`, refusing anything (`..`, absolute paths, symlinks) that leads out. */
-async function insideContext(root: string, path: string): Promise<string> {
-  const realRoot = await realpath(root);
-  const target = resolve(realRoot, path);
-  const escapes = (p: string) => {
-    const rel = relative(realRoot, p);
-    return rel.startsWith('..') || isAbsolute(rel);
-  };
-  if (isAbsolute(path) || escapes(target)) throw new BuildStepError(`${path} is outside the build context`);
-  const real = await realpath(target).catch(() => target);
-  if (escapes(real)) throw new BuildStepError(`${path} is outside the build context`);
-  return real;
 }
 
 /** authfile keys: Docker Hub's aliases all mean `docker.io`. */

@@ -1,21 +1,22 @@
-// The part of a CodeBuild build that is easier in TypeScript than in the buildspec's bash: it
-// reads the Dockerfile with the same analysis local builds use, plans the registry logins, and
-// turns what docker printed into the JSON the build exports. infra/buildspec.cjs bundles it into
-// the buildspec; it never sees a password except to hand one to `docker login --password-stdin`.
+// The part of a CodeBuild build that is TypeScript rather than the buildspec's bash: it plans the
+// registry logins, and after them runs the build steps local builds run too (lib/build/
+// build-steps.ts) with docker, writing what they produced where the buildspec exports it from.
+// infra/buildspec.cjs bundles it into the buildspec; it never sees a password except to hand one
+// to `docker login --password-stdin`. Every command runs in the context folder.
 //
-//   node helper.js plan-logins                 ecr|basic lines, one per registry to log in to
+//   node helper.js plan-logins                 ecr|basic lines, one per registry to log in to: the task's
+//                                              credentials, the push registry, and ECR bases no credential covers
 //   node helper.js password VAR raw|json       the password held in $VAR, on stdout, no newline
-//   node helper.js bases                       the bases to pull: "<reference>\t<platform or ->\t<ECR region or ->",
-//                                              the region when no credential covers that ECR registry (the build's role pulls)
-//   node helper.js build-args                  NUL-separated `--build-arg K=V` words for docker build
-//   node helper.js targets                     the references to push, one per line
-//   node helper.js base-images FILE            JSON ResolvedBaseImage[] from "<reference>\t<digest>" lines
-//   node helper.js output-images FILE          JSON OutputImage[] from "<reference>\t<digest>" lines
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+//   node helper.js run-steps                   pulls the bases, builds, pushes; writes $CASCADE_WORK/base-images.json
+//                                              and output-images.json (JSON ResolvedBaseImage[] / OutputImage[]),
+//                                              also after a failure, whose reason main() writes to $CASCADE_WORK/error
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyzeDockerfile, type DockerfileAnalysis } from '../dockerfile/analyze';
+import { readBuildPlan, runBuildSteps, type BuildInput, type BuildRecord } from '../build/build-steps';
+import type { ContainerTool } from '../build/container-tool';
+import { DockerTool } from '../build/docker-tool';
+import { runCommand } from '../build/run-command';
 import { CascadeError } from '../domain/errors';
-import type { OutputImage, ResolvedBaseImage } from '../domain/types';
 import { BUILD_ENV, ecrRegion, type BasicLogin, type PullRole } from './build-variables';
 
 type Env = Record<string, string | undefined>;
@@ -24,10 +25,12 @@ export interface HelperIo {
   env: Env;
   /** Working directory of the build: the context folder. */
   cwd: string;
-  /** Scratch directory the helper keeps its state in between commands. */
+  /** Scratch directory the helper writes its results to. */
   workDir: string;
   out(text: string): void;
   err(text: string): void;
+  /** What run-steps pulls, builds and pushes with; docker on the PATH when not given. */
+  tool?: ContainerTool;
 }
 
 /** A build input the helper cannot use; the message is what the run's error will say. */
@@ -36,52 +39,32 @@ export class BuildInputError extends CascadeError {
   readonly code = 'build_input';
 }
 
-interface PlannedBase {
-  reference: string;
-  platform?: string;
-  resolved: Omit<ResolvedBaseImage, 'digest'> & { digest?: string };
-}
+/** Where run-steps leaves the build's report in $CASCADE_WORK; the buildspec exports these files. */
+export const RESULT_FILES = { baseImages: 'base-images.json', outputImages: 'output-images.json' } as const;
 
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-
-export function runHelper(argv: string[], io: HelperIo): void {
+export async function runHelper(argv: string[], io: HelperIo): Promise<void> {
   const [command, ...args] = argv;
   switch (command) {
-    case 'plan-logins':
-      for (const line of planLogins(io.env)) io.out(`${line.join('\t')}\n`);
+    case 'plan-logins': {
+      const plan = await readBuildPlan(buildInput(io));
+      for (const line of planLogins(io.env, plan.bases.map((base) => base.resolved.registry))) io.out(`${line.join('\t')}\n`);
       return;
+    }
     case 'password':
       io.out(password(io.env, args[0], args[1]));
       return;
-    case 'bases': {
-      const planned = planBases(io);
-      writeFileSync(join(io.workDir, 'bases.json'), JSON.stringify(planned));
-      const covered = new Set(planLogins(io.env).map((line) => (line[1] ?? '').toLowerCase()));
-      for (const base of planned) {
-        const region = covered.has(base.resolved.registry) ? undefined : ecrRegion(base.resolved.registry);
-        io.out(`${base.reference}\t${base.platform ?? '-'}\t${region ?? '-'}\n`);
-      }
-      return;
-    }
-    case 'build-args':
-      for (const [key, value] of Object.entries(jsonObject(io.env, BUILD_ENV.buildArgs))) io.out(`--build-arg\0${key}=${value}\0`);
-      return;
-    case 'targets':
-      for (const target of targets(io.env)) io.out(`${target}\n`);
-      return;
-    case 'base-images':
-      io.out(JSON.stringify(baseImages(io.workDir, readPairs(args[0]))));
-      return;
-    case 'output-images':
-      io.out(JSON.stringify(readPairs(args[0]).map(([reference, digest]): OutputImage => ({ reference, digest }))));
-      return;
+    case 'run-steps':
+      return runSteps(io);
     default:
       throw new BuildInputError(`unknown helper command "${command ?? ''}"`);
   }
 }
 
-/** Task credentials first, then the push registry's own login if no credential covers it. */
-export function planLogins(env: Env): string[][] {
+/**
+ * Task credentials first, then the push registry's own login if no credential covers it, then
+ * the build's own role for ECR base registries nobody else logs in to.
+ */
+export function planLogins(env: Env, baseRegistries: string[] = []): string[][] {
   const lines: string[][] = [];
   const seen = new Set<string>();
   for (const role of jsonArray<PullRole>(env, BUILD_ENV.pullRoles)) {
@@ -102,6 +85,12 @@ export function planLogins(env: Env): string[][] {
     } else if (env[BUILD_ENV.pushLogin]) {
       lines.push(['basic', registry, storedLogin(env, BUILD_ENV.pushLogin).username, BUILD_ENV.pushLogin, 'json']);
     }
+    seen.add(registry.toLowerCase());
+  }
+  for (const host of baseRegistries) {
+    const region = ecrRegion(host);
+    if (region && !seen.has(host.toLowerCase())) lines.push(['ecr', host, region, '-']);
+    seen.add(host.toLowerCase());
   }
   return lines;
 }
@@ -130,72 +119,51 @@ function storedLogin(env: Env, variable: string): { username: string; password: 
   return { username: login.username, password: login.password };
 }
 
-export function planBases(io: Pick<HelperIo, 'env' | 'cwd' | 'err'>): PlannedBase[] {
-  const file = required(io.env, BUILD_ENV.dockerfile);
-  const path = join(io.cwd, file);
-  if (!existsSync(path)) throw new BuildInputError(`the Dockerfile ${file} was not found in the build context`);
-  const platform = io.env[BUILD_ENV.platform] || undefined;
-  const analysis = analyzeDockerfile(readFileSync(path, 'utf8'), jsonObject(io.env, BUILD_ENV.buildArgs), { platform });
-  if (analysis.unresolvedArgs.length > 0) {
-    io.err(`warning: the Dockerfile uses build arguments with no value: ${analysis.unresolvedArgs.join(', ')}\n`);
+/** The shared build steps with docker, reporting into $CASCADE_WORK whether they succeed or not. */
+async function runSteps(io: HelperIo): Promise<void> {
+  const targets = imageTargets(io.env);
+  // docker names are lower case; run ids are already, this is for a hand-started build.
+  const localName = `cascade-build/${required(io.env, BUILD_ENV.runId).toLowerCase().replace(/[^a-z0-9._-]/g, '-')}:latest`;
+  const record: BuildRecord = { baseImages: [], outputImages: [] };
+  try {
+    const plan = await readBuildPlan(buildInput(io));
+    await runBuildSteps(plan, io.tool ?? dockerOnPath(io), { targets, localName, log: (line) => io.out(`${line}\n`), record });
+  } finally {
+    // A failed build still records the bases it pulled.
+    writeFileSync(join(io.workDir, RESULT_FILES.baseImages), JSON.stringify(record.baseImages));
+    writeFileSync(join(io.workDir, RESULT_FILES.outputImages), JSON.stringify(record.outputImages));
   }
-  return analysis.bases.map((base) => {
-    const { image } = base;
-    const name = `${image.registry}/${image.repository}`;
-    const tag = image.tag ?? (image.digest ? undefined : 'latest');
-    const resolved: PlannedBase['resolved'] = {
-      registry: image.registry,
-      repository: image.repository,
-      stage: base.stage,
-      pinned: base.pinned,
-      ...(tag !== undefined && { tag }),
-      ...(image.digest !== undefined && { digest: image.digest }),
-    };
-    const pullPlatform = platformFor(base, analysis, platform);
-    return {
-      // docker refuses a tag and a digest together; the digest is what counts.
-      reference: image.digest ? `${name}@${image.digest}` : `${name}:${tag}`,
-      ...(pullPlatform !== undefined && { platform: pullPlatform }),
-      resolved,
-    };
-  });
 }
 
-/** A stage's own `FROM --platform` wins; `$BUILDPLATFORM` and the like mean this machine. */
-function platformFor(base: DockerfileAnalysis['bases'][number], analysis: DockerfileAnalysis, buildPlatform: string | undefined): string | undefined {
-  const own = analysis.stages[base.stageIndex]?.platform;
-  if (own !== undefined) return own.includes('$') ? undefined : own;
-  return buildPlatform;
+function buildInput(io: Pick<HelperIo, 'env' | 'cwd'>): BuildInput {
+  return {
+    contextDir: io.cwd,
+    dockerfile: required(io.env, BUILD_ENV.dockerfile),
+    buildArgs: jsonObject(io.env, BUILD_ENV.buildArgs),
+    platform: io.env[BUILD_ENV.platform] ?? '',
+  };
 }
 
-function targets(env: Env): string[] {
+/** docker's output goes to the build log as it comes; the buildspec logged docker in already. */
+function dockerOnPath(io: HelperIo): DockerTool {
+  // CodeBuild stops a build by ending its container: nothing here needs to stop docker first.
+  const { signal } = new AbortController();
+  return new DockerTool((args, opts = {}) =>
+    runCommand('docker', args, {
+      cwd: opts.cwd ?? io.cwd,
+      env: { ...io.env, ...opts.env },
+      signal,
+      onOutput: opts.quiet ? undefined : (stream, text) => (stream === 'stdout' ? io.out(text) : io.err(text)),
+    }),
+  );
+}
+
+function imageTargets(env: Env): string[] {
   const images = jsonArray<unknown>(env, BUILD_ENV.images);
   if (images.length === 0 || images.some((i) => typeof i !== 'string' || i === '')) {
     throw new BuildInputError(`${BUILD_ENV.images} must be a non-empty JSON array of image references`);
   }
   return images as string[];
-}
-
-/** The planned bases with the digests docker pulled; a base that was not pulled is left out. */
-function baseImages(workDir: string, pulled: Array<[string, string]>): ResolvedBaseImage[] {
-  const file = join(workDir, 'bases.json');
-  if (!existsSync(file)) return [];
-  const planned = JSON.parse(readFileSync(file, 'utf8')) as PlannedBase[];
-  const digests = new Map(pulled.map(([reference, digest]) => [reference, digest]));
-  const out: ResolvedBaseImage[] = [];
-  for (const base of planned) {
-    const digest = base.resolved.digest ?? digests.get(base.reference);
-    if (digest && DIGEST.test(digest)) out.push({ ...base.resolved, digest });
-  }
-  return out;
-}
-
-function readPairs(file: string | undefined): Array<[string, string]> {
-  if (!file || !existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .map((line) => line.trim().split('\t'))
-    .filter((pair): pair is [string, string] => pair.length === 2 && pair[0] !== '' && DIGEST.test(pair[1] ?? ''));
 }
 
 function required(env: Env, name: string): string {
@@ -226,12 +194,12 @@ function parseJson(env: Env, name: string, fallback: string): unknown {
   }
 }
 
-/** The entry point the buildspec runs: state lives in $CASCADE_WORK, the context is the cwd. */
-export function main(argv = process.argv.slice(2)): void {
+/** The entry point the buildspec runs: results go to $CASCADE_WORK, the context is the cwd. */
+export async function main(argv = process.argv.slice(2)): Promise<void> {
   const workDir = process.env.CASCADE_WORK;
   try {
     if (!workDir) throw new BuildInputError('CASCADE_WORK is not set');
-    runHelper(argv, {
+    await runHelper(argv, {
       env: process.env,
       cwd: process.cwd(),
       workDir,

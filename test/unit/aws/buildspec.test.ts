@@ -49,6 +49,7 @@ case "$1" in
     echo "Successfully tagged";;
   tag) ;;
   push)
+    if [ -n "$FAKE_PUSH_FAIL" ]; then echo "denied: requested access to the resource is denied" >&2; exit 1; fi
     echo "The push refers to repository [$2]"
     echo "da1: digest: sha256:$(printf 'pushed:%s' "$2" | sha256sum | cut -c1-64) size: 528";;
 esac
@@ -272,7 +273,7 @@ describe('infra/buildspec.yml', () => {
     };
     const run = await runBuild(await environmentFor(spec, {}), { 'docker/app/Dockerfile': 'FROM registry.example.com/base/missing:1\n' });
 
-    expect(run.failedPhases).toEqual(['pre_build']);
+    expect(run.failedPhases).toEqual(['build']);
     const clone = run.calls.find((c) => c.startsWith('git clone'));
     expect(clone).toMatch(/^git clone --quiet --single-branch --branch release -- https:\/\/gitlab\.example\.com\/team\/app\.git \S+\/source$/);
     expect(run.calls.some((c) => c.includes('checkout --quiet fd489864e7642b48eaad6e3f155c10e46810ec72'))).toBe(true);
@@ -291,12 +292,44 @@ describe('infra/buildspec.yml', () => {
     const run = await runBuild({ ...(await environmentFor(tutorial, parameters)), FAKE_BUILD_FAIL: '1' }, { 'Dockerfile-app': dockerfile });
     expect(run.failedPhases).toEqual(['build']);
     expect(run.calls.some((c) => c.startsWith('docker push'))).toBe(false);
-    expect(run.log).toContain('==> the build failed; nothing is pushed');
+    expect(run.log).toContain('cascade: building the image failed: ');
     expect(run.exported.CASCADE_ERROR).toBe(
       'building the image failed: ERROR: failed to solve: process "/bin/sh -c npm install" did not complete successfully: exit code: 1',
     );
     expect(JSON.parse(run.exported.CASCADE_BASE_IMAGES as string)).toHaveLength(2);
     expect(run.exported.CASCADE_OUTPUT_IMAGES).toBe('[]');
+  });
+
+  it('logs the build role in to an ECR base no credential covers before pulling it, and records a pinned base by its own digest', async () => {
+    const pinned = `sha256:${'a'.repeat(64)}`;
+    const spec: BuildSpec = { ...tutorial, registry: 'registry.example.com', credentials: [], buildArgs: {} };
+    const run = await runBuild(await environmentFor(spec, {}), {
+      'Dockerfile-app': `FROM ${ECR_BASE}/tools/lint:2 AS lint\nFROM --platform=linux/arm64 alpine:3.20@${pinned}\n`,
+    });
+    expect(run.failedPhases).toEqual([]);
+    expect(run.logins).toEqual([[ECR_BASE, 'AWS', 'ecr-token-for-build-role']]);
+    const login = run.calls.indexOf('aws ecr get-login-password --region eu-west-1 key=none');
+    const firstPull = run.calls.findIndex((c) => c.startsWith('docker pull'));
+    expect(login).toBeGreaterThanOrEqual(0);
+    expect(login).toBeLessThan(firstPull);
+    expect(run.calls.filter((c) => c.startsWith('docker pull'))).toEqual([
+      `docker pull --platform linux/amd64 ${ECR_BASE}/tools/lint:2`,
+      `docker pull --platform linux/arm64 docker.io/library/alpine@${pinned}`,
+    ]);
+    expect(JSON.parse(run.exported.CASCADE_BASE_IMAGES as string)).toEqual([
+      { registry: ECR_BASE, repository: 'tools/lint', tag: '2', digest: sha(`${ECR_BASE}/tools/lint:2`), stage: 'build-time', pinned: false },
+      { registry: 'docker.io', repository: 'library/alpine', tag: '3.20', digest: pinned, stage: 'runtime', pinned: true },
+    ]);
+  });
+
+  it('reports the registry reason when a push is refused, with the bases it built on', async () => {
+    const run = await runBuild({ ...(await environmentFor(tutorial, parameters)), FAKE_PUSH_FAIL: '1' }, { 'Dockerfile-app': dockerfile });
+    expect(run.failedPhases).toEqual(['build']);
+    expect(run.exported.CASCADE_ERROR).toBe(`pushing ${ECR_APP}/helloworld:da1 failed: denied: requested access to the resource is denied`);
+    expect(JSON.parse(run.exported.CASCADE_BASE_IMAGES as string)).toHaveLength(2);
+    expect(run.exported.CASCADE_OUTPUT_IMAGES).toBe('[]');
+    const outcome = buildResultFromEvent(stateChange('FAILED', run.exported));
+    expect(outcome).toMatchObject({ kind: 'result', result: { status: 'Failed', error: run.exported.CASCADE_ERROR, outputImages: [] } });
   });
 
   it('fails with the reason when the Dockerfile is not in the context', async () => {

@@ -1,5 +1,5 @@
-// Runs one command of a build (git, buildah) in its own process group, so that a timeout or a
-// cancel can kill it together with everything it started (buildah's RUN steps).
+// Runs one program of a build (git, buildah, docker) in its own process group, so that a timeout
+// or a cancel can kill it together with everything it started (buildah's RUN steps).
 import { spawn } from 'node:child_process';
 
 export interface CommandOptions {
