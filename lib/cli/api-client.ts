@@ -2,7 +2,7 @@
 import type { AddCredentialInput, CreateTaskInput, QuickBuildInput, UpdateTaskInput } from '../http/api-schemas';
 import type { Run, RunStatus, Task } from '../domain/types';
 import type { TaskDetail, WebhookView } from './format';
-import { ApiError, UnreachableError } from './errors';
+import { ApiError, IamAuthorizationError, UnreachableError } from './errors';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -19,17 +19,64 @@ export interface CreateWebhookInput {
   loginServer?: string;
 }
 
+/** One request as it will be sent; `body` holds the exact bytes. */
+export interface OutgoingRequest {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+}
+
+/** Adds authentication to a request (AWS Signature Version 4 for a deployed API). */
+export interface RequestSigner {
+  /** The headers to send instead of `request.headers`. */
+  sign(request: OutgoingRequest): Promise<Record<string, string>>;
+}
+
+export interface ApiClientOptions {
+  timeoutMs?: number;
+  /** Requests go unsigned when absent, as the local stack expects. */
+  signer?: RequestSigner;
+  fetch?: typeof fetch;
+}
+
 const segment = encodeURIComponent;
+
+/** `?k=v&…` for the defined values, every name and value percent-encoded (never `+` for a space). */
+function queryString(params: Record<string, string | number | undefined>): string {
+  const pairs = Object.entries(params)
+    .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
+    .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`);
+  return pairs.length > 0 ? `?${pairs.join('&')}` : '';
+}
+
+/**
+ * API Gateway's own refusals are `{"message": "..."}`; cascade's errors are `{"error": {...}}`.
+ * Only the first line is kept: a signature mismatch goes on with the canonical request, which
+ * holds the session token.
+ */
+function gatewayMessage(text: string): string | undefined {
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown; error?: unknown };
+    if (parsed.error !== undefined || typeof parsed.message !== 'string') return undefined;
+    return (parsed.message.split('\n')[0] ?? '').trim().slice(0, 200);
+  } catch {
+    return undefined;
+  }
+}
 
 export class CascadeApiClient {
   /** Without a trailing slash; may carry a path (an API Gateway stage such as `/dev`). */
   readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly signer?: RequestSigner;
+  private readonly fetch: typeof fetch;
 
-  constructor(
-    baseUrl: string,
-    private readonly timeoutMs = DEFAULT_TIMEOUT_MS,
-  ) {
+  constructor(baseUrl: string, options: ApiClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.signer = options.signer;
+    this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
   health(): Promise<{ status: string }> {
@@ -69,11 +116,7 @@ export class CascadeApiClient {
   }
 
   async listRuns(query: ListRunsQuery): Promise<Run[]> {
-    const params = new URLSearchParams();
-    if (query.task !== undefined) params.set('task', query.task);
-    if (query.status !== undefined) params.set('status', query.status);
-    if (query.top !== undefined) params.set('top', String(query.top));
-    const search = params.size > 0 ? `?${params.toString()}` : '';
+    const search = queryString({ task: query.task, status: query.status, top: query.top });
     return (await this.json<{ runs: Run[] }>('GET', `/api/runs${search}`)).runs;
   }
 
@@ -83,7 +126,7 @@ export class CascadeApiClient {
 
   /** The log's bytes from `offset` on; the caller adds their length to the offset for the next call. */
   async getLog(id: string, offset: number): Promise<Buffer> {
-    const response = await this.send('GET', `/api/runs/${segment(id)}/log?offset=${offset}`);
+    const response = await this.send('GET', `/api/runs/${segment(id)}/log${queryString({ offset })}`);
     return Buffer.from(await response.arrayBuffer());
   }
 
@@ -135,14 +178,15 @@ export class CascadeApiClient {
 
   /** Sends one request; any non-2xx answer becomes an ApiError carrying the server's message. */
   private async send(method: string, path: string, body?: unknown): Promise<Response> {
+    const url = new URL(`${this.baseUrl}${path}`);
+    // Encoded once, so the bytes a signature covers are the bytes sent.
+    const bytes = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+    const plain: Record<string, string> = bytes === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' };
+    // Outside the try below: no credentials is the user's to fix, not an unreachable server.
+    const headers = this.signer ? await this.signer.sign({ method, url, headers: plain, body: bytes }) : plain;
     let response: Response;
     try {
-      response = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      response = await this.fetch(url, { method, headers, body: bytes, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
       throw this.unreachable(err);
     }
@@ -160,6 +204,20 @@ export class CascadeApiClient {
     return new UnreachableError(`cannot reach cascade at ${this.baseUrl}: start it with "cascade up" or set CASCADE_API`, { cause: err });
   }
 
+  private iamRefusal(reason: string): IamAuthorizationError {
+    const answered = `the cascade API at ${this.baseUrl} refused the request under IAM authorization ("${reason}")`;
+    if (!this.signer) {
+      return new IamAuthorizationError(`${answered}: cascade did not sign it; set CASCADE_API_AUTH=aws-iam (and AWS_REGION for a custom domain) so it does`);
+    }
+    // A mismatch, an expired signature or a wrong region, as opposed to an identity refused.
+    if (/signature|scoped/i.test(reason)) {
+      return new IamAuthorizationError(`${answered}: check this machine's clock and, for a custom domain, that AWS_REGION is the API's region`);
+    }
+    return new IamAuthorizationError(
+      `${answered}: check that your AWS credentials (AWS_PROFILE) are current and allowed execute-api:Invoke on this API`,
+    );
+  }
+
   private async apiError(response: Response): Promise<ApiError> {
     let text = '';
     try {
@@ -167,6 +225,8 @@ export class CascadeApiClient {
     } catch {
       // The status alone still says what went wrong.
     }
+    const refusal = response.status === 403 ? gatewayMessage(text) : undefined;
+    if (refusal !== undefined) return this.iamRefusal(refusal);
     try {
       const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
       const error = parsed.error;

@@ -1,5 +1,8 @@
 // What every command gets: the process's streams, where it runs, and a client of the API.
-import { CascadeApiClient, DEFAULT_API_URL } from './api-client';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsIamSignerOptions } from './aws-iam-signer';
+import { resolveApiAuth } from './api-auth';
+import { CascadeApiClient, DEFAULT_API_URL, type RequestSigner } from './api-client';
 import { UsageError } from './errors';
 
 export interface CliIo {
@@ -11,6 +14,10 @@ export interface CliIo {
   cwd?: string;
   /** How often a followed run is polled; 500 ms when absent. Tests make it short. */
   pollIntervalMs?: number;
+  /** Where AWS credentials come from when requests are signed; the standard provider chain when absent. */
+  awsCredentials?: AwsCredentialIdentityProvider;
+  /** What sends HTTP requests; the global fetch when absent. */
+  fetch?: typeof fetch;
 }
 
 export type OutputFormat = 'table' | 'json';
@@ -27,7 +34,10 @@ export class CliContext {
     this.pollIntervalMs = io.pollIntervalMs ?? 500;
   }
 
-  /** The API client, made on first use so commands that need no server never look at CASCADE_API. */
+  /**
+   * The API client, made on first use so commands that need no server never look at CASCADE_API
+   * (nor at AWS credentials). It signs its requests when the API is behind IAM authorization.
+   */
   api(): CascadeApiClient {
     if (!this.client) {
       const url = this.io.env.CASCADE_API?.trim() || DEFAULT_API_URL;
@@ -40,7 +50,9 @@ export class CliContext {
       if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
         throw new UsageError(`CASCADE_API must be an http(s) URL such as ${DEFAULT_API_URL}; fix or unset it`);
       }
-      this.client = new CascadeApiClient(url);
+      const auth = resolveApiAuth(parsed, this.io.env);
+      const signer = auth.kind === 'aws-iam' ? lazySigner({ region: auth.region, profile: this.io.env.AWS_PROFILE?.trim() || undefined, credentials: this.io.awsCredentials }) : undefined;
+      this.client = new CascadeApiClient(url, { signer, fetch: this.io.fetch });
     }
     return this.client;
   }
@@ -63,4 +75,18 @@ export class CliContext {
     if (output === 'json') this.err(text);
     else this.out(text);
   }
+}
+
+/**
+ * The SigV4 signer, loaded on the first request it signs: the AWS credential chain costs tens of
+ * milliseconds to load, which commands talking to the local stack should not pay.
+ */
+function lazySigner(options: AwsIamSignerOptions): RequestSigner {
+  let signer: Promise<RequestSigner> | undefined;
+  return {
+    async sign(request) {
+      signer ??= import('./aws-iam-signer').then(({ AwsIamSigner }) => new AwsIamSigner(options));
+      return (await signer).sign(request);
+    },
+  };
 }

@@ -27,3 +27,20 @@ export class UnreachableError extends CascadeError {
   readonly code = 'unreachable';
   readonly exitCode = 1;
 }
+
+/** CASCADE_API uses IAM authorization, and the AWS provider chain gave no credentials to sign with. */
+export class AwsCredentialsError extends CascadeError {
+  readonly status = 401;
+  readonly code = 'aws_credentials';
+  readonly exitCode = 1;
+}
+
+/**
+ * API Gateway refused the request before it reached cascade: it was unsigned, signed wrongly,
+ * or signed by an identity not allowed `execute-api:Invoke`.
+ */
+export class IamAuthorizationError extends ApiError {
+  constructor(message: string) {
+    super(403, 'iam_authorization', message);
+  }
+}

@@ -1,6 +1,6 @@
 // Entry point of the `cascade` command line. Tests call `main` in-process with their own streams.
 import { CliContext, type CliIo } from './cli-context';
-import { ApiError, UnreachableError, UsageError } from './errors';
+import { ApiError, AwsCredentialsError, UnreachableError, UsageError } from './errors';
 import { CommanderExit, createProgram } from './program';
 
 export type { CliIo } from './cli-context';
@@ -35,7 +35,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       ctx.err(`error: ${err.message}\n`);
       return err.exitCode;
     }
-    if (err instanceof ApiError || err instanceof UnreachableError) {
+    if (err instanceof ApiError || err instanceof UnreachableError || err instanceof AwsCredentialsError) {
       ctx.err(`error: ${err.message}\n`);
       return err.exitCode;
     }

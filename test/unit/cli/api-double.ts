@@ -1,10 +1,11 @@
 // A test double of the cascade API for CLI parsing tests: a real HTTP server on a free port that
-// records each request and answers with whatever the test's handler returns.
+// records each request (parsed, and as it arrived on the wire) and answers with whatever the test's
+// handler returns.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import type { Run, Task } from '../../../lib/domain/types';
-import { main } from '../../../lib/cli/main';
+import { main, type CliIo } from '../../../lib/cli/main';
 
 export interface ApiRequest {
   method: string;
@@ -15,12 +16,26 @@ export interface ApiRequest {
   body: unknown;
 }
 
+/** The request as it arrived, for tests that check what a signature covers. */
+export interface WireRequest {
+  method: string;
+  /** The Host the client addressed: `x-forwarded-host` when a test's fetch routed another host here. */
+  host: string;
+  /** Path and query exactly as received. */
+  target: string;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  bytes: Buffer;
+}
+
 export type Answer = { status: number; json?: unknown; text?: string };
-export type Handler = (request: ApiRequest) => Answer;
+export type Handler = (request: ApiRequest, wire: WireRequest) => Answer | Promise<Answer>;
 
 export interface ApiDouble {
   url: string;
   requests: ApiRequest[];
+  /** The same requests as they arrived. */
+  wire: WireRequest[];
   /** Replaces the handler and forgets earlier requests. */
   reset(handler?: Handler): void;
   close(): Promise<void>;
@@ -33,23 +48,37 @@ const notRouted: Handler = (request) => ({
 
 export async function startApiDouble(): Promise<ApiDouble> {
   const requests: ApiRequest[] = [];
+  const wire: WireRequest[] = [];
   let handler: Handler = notRouted;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    req.on('end', async () => {
       const url = new URL(req.url ?? '/', 'http://double');
-      const raw = Buffer.concat(chunks).toString('utf8');
+      const bytes = Buffer.concat(chunks);
+      const raw = bytes.toString('utf8');
       const request: ApiRequest = {
         method: req.method ?? '',
         path: url.pathname,
         query: Object.fromEntries(url.searchParams),
         body: raw === '' ? undefined : (JSON.parse(raw) as unknown),
       };
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      const arrived: WireRequest = {
+        method: request.method,
+        host: headers['x-forwarded-host'] ?? headers.host ?? '',
+        target: req.url ?? '/',
+        headers,
+        bytes,
+      };
       requests.push(request);
+      wire.push(arrived);
       let answer: Answer;
       try {
-        answer = handler(request);
+        answer = await handler(request, arrived);
       } catch (err) {
         answer = { status: 500, json: { error: { code: 'test', message: String(err) } } };
       }
@@ -68,9 +97,11 @@ export async function startApiDouble(): Promise<ApiDouble> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    wire,
     reset(next = notRouted) {
       handler = next;
       requests.length = 0;
+      wire.length = 0;
     },
     close() {
       server.closeAllConnections();
@@ -85,8 +116,16 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface CliOptions extends Pick<CliIo, 'awsCredentials' | 'fetch'> {
+  api: string;
+  stdin?: string;
+  cwd?: string;
+  /** More environment besides CASCADE_API. */
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Runs `cascade ARGV` in-process with `stdin` as its input and captures both outputs. */
-export async function runCli(argv: string[], options: { api: string; stdin?: string; cwd?: string }): Promise<CliResult> {
+export async function runCli(argv: string[], options: CliOptions): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
@@ -97,9 +136,11 @@ export async function runCli(argv: string[], options: { api: string; stdin?: str
     stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
     stdout,
     stderr,
-    env: { CASCADE_API: options.api },
+    env: { CASCADE_API: options.api, ...options.env },
     cwd: options.cwd,
     pollIntervalMs: 5,
+    awsCredentials: options.awsCredentials,
+    fetch: options.fetch,
   });
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
