@@ -1,6 +1,7 @@
 // Composition of the domain services from their ports. AWS and the local stack build the ports
 // differently and call this with them; nothing else differs.
 import { Dispatcher, type DispatchReport } from './dispatcher';
+import { EventIntake } from './event-intake';
 import type {
   Builder,
   Clock,
@@ -45,6 +46,8 @@ export interface Cascade {
   runs: RunService;
   dispatcher: Dispatcher;
   webhooks: WebhookService;
+  /** Queues normalized events that arrive without a webhook (EventBridge), deduplicated. */
+  intake: EventIntake;
   registryLogins: RegistryLogins;
   /** Handles one queue message; throws to have it retried. */
   process(message: QueueMessage): Promise<void>;
@@ -61,6 +64,7 @@ export function createCascade(ports: CascadePorts): Cascade {
     runs,
     dispatcher,
     webhooks,
+    intake: new EventIntake(ports),
     registryLogins,
     async process(message) {
       switch (message.type) {

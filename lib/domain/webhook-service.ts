@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { acceptsContentType, getProvider, type WebhookRequest } from '../events';
 import { ConflictError, NotFoundError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError } from './errors';
 import type { Clock, DeliveryStore, Queue, WebhookStore } from './ports';
+import { EventIntake } from './event-intake';
 import type { Webhook } from './types';
 
 function newSecret(): string {
@@ -12,8 +13,6 @@ function newSecret(): string {
 }
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
-/** Deliveries are remembered this long: providers redeliver for hours, not weeks. */
-const DELIVERY_TTL_SECONDS = 3 * 24 * 3600;
 
 export interface WebhookServiceDeps {
   webhooks: WebhookStore;
@@ -51,7 +50,11 @@ export interface ReceiveResult {
 }
 
 export class WebhookService {
-  constructor(private readonly deps: WebhookServiceDeps) {}
+  private readonly intake: EventIntake;
+
+  constructor(private readonly deps: WebhookServiceDeps) {
+    this.intake = new EventIntake(deps);
+  }
 
   async create(input: { name: string; provider: string; loginServer?: string }): Promise<WebhookSecretView> {
     getProvider(input.provider);
@@ -120,24 +123,9 @@ export class WebhookService {
       throw new UnauthorizedError(`${provider.name} webhooks authenticate with a header, not a secret in the URL: post to /webhooks/${webhook.name}`);
     }
     provider.authenticate(request, webhook.secrets);
-    const { events, ignored, ping } = provider.normalize(request, webhook);
-    if (ping) return { accepted: 0, ignored, ping: true };
-    let accepted = 0;
-    for (const event of events) {
-      const key = `${webhook.name}#${event.deliveryId}`;
-      if (!(await this.deps.deliveries.markSeen(key, DELIVERY_TTL_SECONDS))) {
-        ignored.push({ reason: `delivery ${event.deliveryId} was already received` });
-        continue;
-      }
-      try {
-        await this.deps.queue.send({ type: 'event', event });
-      } catch (error) {
-        await this.deps.deliveries.forget(key);
-        throw error;
-      }
-      accepted += 1;
-    }
-    return { accepted, ignored };
+    const normalized = provider.normalize(request, webhook);
+    if (normalized.ping) return { accepted: 0, ignored: normalized.ignored, ping: true };
+    return this.intake.accept(webhook.name, normalized);
   }
 
   private async require(name: string): Promise<Webhook> {

@@ -1,0 +1,40 @@
+// Where normalized events enter cascade, from any route (a webhook, EventBridge): each delivery
+// is remembered with an expiry, so a redelivery queues nothing; the rest goes to the queue, and
+// the dispatcher builds later.
+import type { NormalizeResult } from '../events/provider';
+import type { DeliveryStore, Queue } from './ports';
+
+/** Deliveries are remembered this long: providers redeliver for hours, not weeks. */
+export const DELIVERY_TTL_SECONDS = 3 * 24 * 3600;
+
+export interface IntakeResult {
+  accepted: number;
+  ignored: Array<{ reason: string }>;
+}
+
+export class EventIntake {
+  constructor(private readonly deps: { deliveries: DeliveryStore; queue: Queue }) {}
+
+  /**
+   * Queues the events not seen before under `route` (a webhook's name, or `eventbridge`).
+   * A queue failure forgets the delivery again, so the sender's retry is not dropped.
+   */
+  async accept(route: string, { events, ignored }: Pick<NormalizeResult, 'events' | 'ignored'>): Promise<IntakeResult> {
+    const result: IntakeResult = { accepted: 0, ignored: [...ignored] };
+    for (const event of events) {
+      const key = `${route}#${event.deliveryId}`;
+      if (!(await this.deps.deliveries.markSeen(key, DELIVERY_TTL_SECONDS))) {
+        result.ignored.push({ reason: `delivery ${event.deliveryId} was already received` });
+        continue;
+      }
+      try {
+        await this.deps.queue.send({ type: 'event', event });
+      } catch (error) {
+        await this.deps.deliveries.forget(key);
+        throw error;
+      }
+      result.accepted += 1;
+    }
+    return result;
+  }
+}
