@@ -2,10 +2,11 @@
 // (infra/buildspec.yml) logs in, pulls the bases, builds with docker and pushes. Everything the
 // build needs travels in environment variables; secrets only as PARAMETER_STORE references,
 // which CodeBuild resolves inside the build. The result comes back through EventBridge.
-import { CodeBuildClient, StartBuildCommand, StopBuildCommand, type EnvironmentVariable, type SourceType } from '@aws-sdk/client-codebuild';
+import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand, StopBuildCommand, type EnvironmentVariable, type SourceType } from '@aws-sdk/client-codebuild';
 import { ValidationError } from '../domain/errors';
-import type { Builder, BuildRequest } from '../domain/ports';
+import type { Builder, BuildRequest, BuildState } from '../domain/ports';
 import type { BuildContext, BuildSpec } from '../domain/types';
+import { buildResultFromBuild } from '../aws/build-result';
 import { BUILD_ENV, ecrRegion, PASSWORD_VARIABLE_PREFIX, type BasicLogin, type PullRole } from '../aws/build-variables';
 import { errorName, retryableIfTransient } from '../aws/sdk-errors';
 
@@ -27,6 +28,8 @@ interface SourceChoice {
   /** The buildspec clones the repository itself. */
   clone: boolean;
 }
+
+const BATCH_GET_BUILDS_MAX = 100;
 
 export class CodeBuildBuilder implements Builder {
   private readonly client: CodeBuildClient;
@@ -68,6 +71,31 @@ export class CodeBuildBuilder implements Builder {
       if (errorName(error) === 'ResourceNotFoundException' || errorName(error) === 'InvalidInputException') return;
       throw retryableIfTransient(error, `stopping the CodeBuild build ${buildId}`);
     }
+  }
+
+  /** BatchGetBuilds, at most 100 ids a call as CodeBuild allows. */
+  async describe(buildIds: string[]): Promise<BuildState[]> {
+    const states: BuildState[] = [];
+    for (let i = 0; i < buildIds.length; i += BATCH_GET_BUILDS_MAX) {
+      const ids = buildIds.slice(i, i + BATCH_GET_BUILDS_MAX);
+      let answer;
+      try {
+        answer = await this.client.send(new BatchGetBuildsCommand({ ids }));
+      } catch (error) {
+        throw retryableIfTransient(error, `asking CodeBuild about ${ids.length} build(s)`);
+      }
+      for (const build of answer.builds ?? []) {
+        const buildId = build.id ?? '';
+        const outcome = buildResultFromBuild(build, { projectName: this.options.projectName });
+        if (outcome.kind === 'result') states.push({ buildId, state: 'finished', result: outcome.result });
+        else if (build.buildStatus === 'IN_PROGRESS') states.push({ buildId, state: 'running' });
+        else states.push({ buildId, state: 'missing', reason: outcome.reason });
+      }
+      for (const buildId of answer.buildsNotFound ?? []) {
+        states.push({ buildId, state: 'missing', reason: `CodeBuild has no record of build ${buildId}` });
+      }
+    }
+    return states;
   }
 
   private async environment(runId: string, spec: BuildSpec, source: SourceChoice): Promise<EnvironmentVariable[]> {

@@ -1,7 +1,8 @@
 // A "CodeBuild Build State Change" event, as EventBridge delivers it, to the BuildResult of the
 // run the build belongs to. The run id is the CASCADE_RUN_ID variable CodeBuildBuilder set; what
 // the build produced comes from the variables infra/buildspec.yml exports.
-import { z } from 'zod';
+import type { Build } from '@aws-sdk/client-codebuild';
+import * as z from 'zod';
 import type { BuildResult, OutputImage, ResolvedBaseImage } from '../domain/types';
 import { EXPORTED } from './build-variables';
 
@@ -137,4 +138,36 @@ function describeFailure(buildStatus: string, info: AdditionalInformation | unde
     return `the CodeBuild build failed in its ${failed['phase-type']} phase${context ? `: ${context}` : ''}`;
   }
   return buildStatus === 'FAULT' ? 'CodeBuild had an internal fault running the build' : 'the CodeBuild build failed';
+}
+
+/**
+ * A build as BatchGetBuilds describes it, read the way its state change event would be: the
+ * reconciler records what an event that never arrived would have said.
+ */
+export function buildResultFromBuild(build: Build, options: { projectName?: string } = {}): BuildEventOutcome {
+  const time = build.endTime ?? build.startTime;
+  const event: CodeBuildStateChangeEvent = {
+    'detail-type': 'CodeBuild Build State Change',
+    source: 'aws.codebuild',
+    time: time ? time.toISOString() : '',
+    detail: {
+      'build-status': build.buildStatus ?? 'UNKNOWN',
+      'project-name': build.projectName ?? '',
+      'build-id': build.id ?? build.arn ?? '',
+      'additional-information': {
+        ...(build.timeoutInMinutes !== undefined && { 'timeout-in-minutes': build.timeoutInMinutes }),
+        environment: {
+          'environment-variables': (build.environment?.environmentVariables ?? []).map((v) => ({ name: v.name ?? '', value: v.value, type: v.type })),
+        },
+        'exported-environment-variables': (build.exportedEnvironmentVariables ?? []).map((v) => ({ name: v.name ?? '', value: v.value })),
+        phases: (build.phases ?? []).map((phase) => ({
+          'phase-type': phase.phaseType,
+          'phase-status': phase.phaseStatus,
+          // Events write each context as "STATUS_CODE: message".
+          'phase-context': (phase.contexts ?? []).map((c) => `${c.statusCode ?? ''}: ${c.message ?? ''}`),
+        })),
+      },
+    },
+  };
+  return buildResultFromEvent(event, options);
 }

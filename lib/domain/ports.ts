@@ -122,10 +122,19 @@ export interface BuildRequest {
   spec: BuildSpec;
 }
 
+/** What a builder says of a build it was asked about. */
+export type BuildState =
+  | { buildId: string; state: 'running' }
+  | { buildId: string; state: 'finished'; result: BuildResult }
+  /** The builder has no record of it that cascade can use (expired, never started, not cascade's). */
+  | { buildId: string; state: 'missing'; reason: string };
+
 /** Starts builds. Completion is reported later, as a BuildResult, through the queue or an event. */
 export interface Builder {
   start(request: BuildRequest): Promise<{ buildId: string }>;
   cancel?(buildId: string): Promise<void>;
+  /** Asks for the state of builds, for runs whose completion report may have been lost. */
+  describe?(buildIds: string[]): Promise<BuildState[]>;
 }
 
 /** Reads files from a build context before any build, so that bad input is refused up front. */

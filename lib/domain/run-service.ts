@@ -20,6 +20,21 @@ export interface RunServiceDeps {
   sources?: SourceReader;
 }
 
+/** What one pass of the reconciler found and did. */
+export interface ReconcileReport {
+  /** Unfinished runs looked at. */
+  checked: number;
+  /** Runs whose finished build had not been recorded: recorded now. */
+  recorded: Array<{ runId: string; status: Run['status'] }>;
+  /** Runs left Queued without a build (a crash before the start): started now. */
+  started: string[];
+  /** Runs that could not be healed this time; the next pass tries again. */
+  deferred: Array<{ runId: string; reason: string }>;
+}
+
+/** A Queued run younger than this is still on its way to a builder, not stuck. */
+export const QUEUED_GRACE_MS = 10 * 60 * 1000;
+
 export interface RunRequest {
   trigger: Trigger;
   cause: RunCause;
@@ -163,6 +178,45 @@ export class RunService {
       }
     }
     return { restarted, failed };
+  }
+
+  /**
+   * Heals runs whose progress report was lost: a Running run whose build has finished gets that
+   * build's result (the state change event never came); a run whose build the builder has no
+   * record of is marked Error; a run Queued for longer than `queuedGraceMs` without a build
+   * (a crash between creating it and starting it) is started, once, by the idempotent start.
+   */
+  async reconcile(options: { queuedGraceMs?: number } = {}): Promise<ReconcileReport> {
+    const grace = options.queuedGraceMs ?? QUEUED_GRACE_MS;
+    const now = this.deps.clock.now().getTime();
+    const unfinished = await this.deps.runs.listUnfinished();
+    const report: ReconcileReport = { checked: unfinished.length, recorded: [], started: [], deferred: [] };
+
+    for (const run of unfinished.filter((r) => r.status === 'Queued' && !r.buildId)) {
+      if (now - Date.parse(run.createdAt) < grace) continue;
+      try {
+        const started = await this.start(run.id);
+        if (started.status === 'Running') report.started.push(run.id);
+        else report.recorded.push({ runId: run.id, status: started.status });
+      } catch (error) {
+        if (!(error instanceof RetryableError)) throw error;
+        report.deferred.push({ runId: run.id, reason: error.message });
+      }
+    }
+
+    const building = new Map(unfinished.filter((r) => r.buildId).map((r) => [r.buildId as string, r]));
+    if (building.size === 0 || !this.deps.builder.describe) return report;
+    for (const state of await this.deps.builder.describe([...building.keys()])) {
+      const run = building.get(state.buildId);
+      if (!run || state.state === 'running') continue;
+      // The build is matched to its run by build id: what the build says its run is does not decide.
+      const finished =
+        state.state === 'finished'
+          ? await this.recordResult({ ...state.result, runId: run.id })
+          : await this.finish(run, { status: 'Error', error: `${state.reason}; its result is unknown` });
+      report.recorded.push({ runId: run.id, status: finished.status });
+    }
+    return report;
   }
 
   private async createRun(input: {

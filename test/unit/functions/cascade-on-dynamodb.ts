@@ -4,7 +4,7 @@
 // depend on where they are kept.
 import { createDynamoDbStores, type DynamoDbStores } from '../../../lib/adapters/dynamodb-stores';
 import { createCascade, type Cascade } from '../../../lib/domain/cascade';
-import type { Builder, BuildRequest, DigestResolver, LogStore, Queue, QueueMessage, SecretStore } from '../../../lib/domain/ports';
+import type { Builder, BuildRequest, BuildState, DigestResolver, LogStore, Queue, QueueMessage, SecretStore } from '../../../lib/domain/ports';
 import { systemClock } from '../../../lib/domain/ports';
 import type { CreateTaskInput } from '../../../lib/http/api-schemas';
 import { withDynamoDb, type TestTable } from '../../support/dynamodb';
@@ -19,6 +19,9 @@ export class RecordingQueue implements Queue {
 export class RecordingBuilder implements Builder {
   readonly started: BuildRequest[] = [];
   readonly canceled: string[] = [];
+  /** What describe() answers per build id; a build not listed is missing. */
+  readonly states = new Map<string, BuildState>();
+  readonly described: string[][] = [];
   /** Set to make the next starts fail. */
   failWith?: Error;
   async start(request: BuildRequest): Promise<{ buildId: string }> {
@@ -28,6 +31,10 @@ export class RecordingBuilder implements Builder {
   }
   async cancel(buildId: string): Promise<void> {
     this.canceled.push(buildId);
+  }
+  async describe(buildIds: string[]): Promise<BuildState[]> {
+    this.described.push([...buildIds]);
+    return buildIds.map((buildId) => this.states.get(buildId) ?? { buildId, state: 'missing', reason: `no build ${buildId} in this test` });
   }
 }
 
