@@ -9,7 +9,7 @@
 //
 // Other actions: delete (of a manifest: no tag), chart_push and chart_delete (legacy Helm
 // repositories, no request object), quarantine, and ping from "az acr webhook ping".
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ImageDeleteEvent, ImageEvent, Webhook } from '../domain/types';
 import { IMAGE_MANIFEST_MEDIA_TYPES, digestProblem, registryHostProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';
 import { parseJson, validateAs } from './parse-json';

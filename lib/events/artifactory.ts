@@ -12,7 +12,7 @@
 // `sha256` is the checksum of the stored manifest file, which is the manifest digest. JFrog's own
 // examples and its Test button send placeholders ("sample_checksum").
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UnauthorizedError, ValidationError } from '../domain/errors';
 import type { ImageDeleteEvent, ImageEvent, Webhook } from '../domain/types';
 import { digestProblem, registryHostProblem, repositoryProblem, tagProblem } from './image-fields';

@@ -7,7 +7,7 @@
 //                   "repository": { "id": "278d…", "remoteUrl": "https://dev.azure.com/org/proj/_git/repo" }, … } }
 //
 // One push can move several refs: each ref update is one event or one ignored reason.
-import { z } from 'zod';
+import * as z from 'zod';
 import { UnauthorizedError } from '../domain/errors';
 import type { GitEvent } from '../domain/types';
 import { commitProblem, refUpdateSkipReason } from './git-ref';

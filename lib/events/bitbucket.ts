@@ -12,7 +12,7 @@
 //     "changes": [ { "ref": { "id": "refs/heads/main", "type": "BRANCH" }, "toHash": "32a0…", "type": "UPDATE" } ] }
 //
 // Each change is one event or one ignored reason. Server's "Test connection" is diagnostics:ping.
-import { z } from 'zod';
+import * as z from 'zod';
 import { UnauthorizedError, ValidationError } from '../domain/errors';
 import type { GitEvent } from '../domain/types';
 import { commitProblem, refUpdateSkipReason } from './git-ref';

@@ -6,7 +6,7 @@
 //       "target": { "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:3771…",
 //                   "repository": "baseimages/node", "tag": "9-alpine", "url": "…" },
 //       "request": { "host": "127.0.0.1:5055", "method": "PUT", … }, "actor": { … }, "source": { … } } ] }
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ImageDeleteEvent, ImageEvent, Webhook } from '../domain/types';
 import { IMAGE_MANIFEST_MEDIA_TYPES, digestProblem, registryHostProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';
 import { describeIssues, parseJsonAs } from './parse-json';

@@ -9,7 +9,7 @@
 // Older deliveries add push_data.images[] and write the epochs as floats (1.417566161e+09).
 // callback_url is never read: no URL from a payload is fetched.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ImageTagEvent } from '../domain/types';
 import { repositoryProblem, tagProblem } from './image-fields';
 import { parseJsonAs } from './parse-json';

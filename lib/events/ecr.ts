@@ -10,7 +10,7 @@
 //
 // An event forwarded from another account's bus keeps the `account` of the account that owns the
 // repository, which is the registry the tasks pull from.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ImageDeleteEvent, ImageEvent } from '../domain/types';
 import { digestProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';
 import { parseJson, validateAs } from './parse-json';

@@ -13,7 +13,7 @@
 //   { "action": "INSERT", "digest": "us-west1-docker.pkg.dev/my-project/my-repo/hello-world@sha256:6ec1…",
 //     "tag": "us-west1-docker.pkg.dev/my-project/my-repo/hello-world:1.1" }
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import type { ImageDeleteEvent, ImageEvent } from '../domain/types';
 import { digestProblem, registryHostProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';

@@ -10,7 +10,7 @@
 //
 // An untagged version (a platform image of a multi-arch push) comes with an empty tag name.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import type { ImageEvent } from '../domain/types';
 import { githubPayloadText, verifyGithubSignature } from './github-delivery';

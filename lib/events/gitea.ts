@@ -8,7 +8,7 @@
 //     "commits": [ … ], "secret": "…" }
 //
 // The in-body `secret` of old Gitea versions proves nothing (anyone can write it) and is never read.
-import { z } from 'zod';
+import * as z from 'zod';
 import { UnauthorizedError, ValidationError } from '../domain/errors';
 import type { GitEvent } from '../domain/types';
 import { COMMIT, COMMIT_MESSAGE, refUpdateSkipReason } from './git-ref';

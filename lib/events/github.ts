@@ -5,7 +5,7 @@
 //     "repository": { "full_name": "o/r", "clone_url": "https://github.com/o/r.git", … }, "commits": [ … ] }
 //
 // With content type application/x-www-form-urlencoded the same JSON is in the `payload` field.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import type { GitEvent } from '../domain/types';
 import { COMMIT, COMMIT_MESSAGE, refUpdateSkipReason } from './git-ref';

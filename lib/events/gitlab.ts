@@ -9,7 +9,7 @@
 //
 // System hooks (X-Gitlab-Event: System Hook) send the same body with only event_name; tag pushes
 // come as object_kind tag_push.
-import { z } from 'zod';
+import * as z from 'zod';
 import { UnauthorizedError } from '../domain/errors';
 import type { GitEvent } from '../domain/types';
 import { COMMIT, COMMIT_MESSAGE, refUpdateSkipReason } from './git-ref';

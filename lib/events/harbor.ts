@@ -13,7 +13,7 @@
 //
 // An artifact pushed by digest has its digest in the `tag` field.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ImageDeleteEvent, ImageEvent, Webhook } from '../domain/types';
 import { digestProblem, registryHostProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';
 import { describeIssues, parseJson, validateAs } from './parse-json';

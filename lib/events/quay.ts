@@ -9,7 +9,7 @@
 //
 // The 2013 Quay.io format sends updated_tags as an object, tag → v1 image id; its keys are the tags.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ImageTagEvent, Webhook } from '../domain/types';
 import { registryHostProblem, repositoryProblem, tagProblem } from './image-fields';
 import { parseJsonAs } from './parse-json';

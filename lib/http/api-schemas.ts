@@ -1,5 +1,5 @@
 // The HTTP API's request bodies, validated at the edge. Inside, the domain trusts these types.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import { RUN_STATUSES } from '../domain/types';
 

@@ -1,0 +1,46 @@
+// The functions' environment (lib/aws/config.ts reads it). Deployed, the values are CloudFormation
+// references to the stack's own table, queue, project and API. `serverless invoke local` cannot
+// resolve those without a deployed stack, so there they come from the shell, with defaults for a
+// machine that runs DynamoDB Local (point AWS_ENDPOINT_URL_DYNAMODB at it):
+//
+//   AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 TABLE_NAME=cascade \
+//     npx serverless invoke local -f api -p test/fixtures/events/api.json
+//
+// serverless.yml reads it as ${file(infra/environment.cjs)}; serverless loads it with require().
+
+/** True under `serverless invoke local`: the only command that runs the functions on this machine. */
+function invokedLocally(argv = process.argv) {
+  const words = argv.slice(2).filter((word) => !word.startsWith('-'));
+  return words[0] === 'invoke' && words[1] === 'local';
+}
+
+module.exports = async ({ resolveVariable }) => {
+  const service = await resolveVariable('self:service');
+  const stage = await resolveVariable('sls:stage');
+  const region = await resolveVariable('self:provider.region');
+  const common = {
+    SECRETS_PREFIX: await resolveVariable('self:custom.secretsPrefix'),
+    RUN_ID_PREFIX: await resolveVariable('self:custom.runIdPrefix'),
+  };
+  if (invokedLocally()) {
+    const env = process.env;
+    return {
+      ...common,
+      TABLE_NAME: env.TABLE_NAME || `${service}-${stage}`,
+      QUEUE_URL: env.QUEUE_URL || `https://sqs.${region}.amazonaws.com/000000000000/${service}-${stage}`,
+      CODEBUILD_PROJECT: env.CODEBUILD_PROJECT || `${service}-${stage}`,
+      BUILD_LOG_GROUP: env.BUILD_LOG_GROUP || `/aws/codebuild/${service}-${stage}`,
+      PUBLIC_URL: env.PUBLIC_URL || 'http://127.0.0.1:3000',
+    };
+  }
+  return {
+    ...common,
+    TABLE_NAME: { Ref: 'CascadeTable' },
+    QUEUE_URL: { Ref: 'CascadeQueue' },
+    CODEBUILD_PROJECT: { Ref: 'BuildProject' },
+    BUILD_LOG_GROUP: { Ref: 'BuildLogGroup' },
+    PUBLIC_URL: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
+  };
+};
+
+module.exports.invokedLocally = invokedLocally;
