@@ -2,7 +2,7 @@
 // finished build becomes its run's result (status, pushed images, the bases it pulled); a build
 // still in progress, or not started by cascade, changes nothing.
 //
-//   serverless invoke -f buildEvents -p test/fixtures/events/codebuild-succeeded.json
+//   serverless invoke -f buildEvents -p test/fixtures/events/buildEvents.json
 import middy from '@middy/core';
 import { buildResultFromEvent, type BuildEventOutcome } from '../lib/aws/build-result';
 import { awsCascade, awsConfig, lazy } from '../lib/aws/wiring';

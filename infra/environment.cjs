@@ -6,6 +6,9 @@
 //   AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 TABLE_NAME=cascade \
 //     npx serverless invoke local -f api -p test/fixtures/events/api.json
 //
+// Other services are reached as configured: AWS_ENDPOINT_URL_CODEBUILD and the like point them
+// elsewhere, and SQS goes to the host of QUEUE_URL (plain HTTP is accepted on 127.0.0.1).
+//
 // serverless.yml reads it as ${file(infra/environment.cjs)}; serverless loads it with require().
 
 /** True under `serverless invoke local`: the only command that runs the functions on this machine. */

@@ -43,7 +43,8 @@ export function readAwsConfig(env: Env): AwsConfig {
   };
 
   const tableName = required('TABLE_NAME', (v) => (/^[A-Za-z0-9_.-]{3,255}$/.test(v) ? undefined : `"${v}" is not a DynamoDB table name`));
-  const queueUrl = required('QUEUE_URL', (v) => (isUrl(v, ['https:']) ? undefined : `"${v}" is not an https:// SQS queue URL`));
+  // Plain HTTP only on this machine, for a local SQS stand-in under `serverless invoke local`.
+  const queueUrl = required('QUEUE_URL', (v) => (isUrl(v, ['https:']) || isLoopbackHttp(v) ? undefined : `"${v}" is not an https:// SQS queue URL`));
   const codeBuildProject = required('CODEBUILD_PROJECT', (v) => (PROJECT_NAME.test(v) ? undefined : `"${v}" is not a CodeBuild project name`));
   const secretsPrefix = required('SECRETS_PREFIX', (v) =>
     SSM_PATH.test(v) ? undefined : `"${v}" must be an SSM parameter path such as /cascade/prod (letters, digits, _ . -)`,
@@ -58,6 +59,15 @@ export function readAwsConfig(env: Env): AwsConfig {
 
   if (problems.length > 0) throw new ConfigurationError(problems);
   return { tableName, queueUrl, codeBuildProject, secretsPrefix, publicUrl: publicUrl.replace(/\/+$/, ''), runIdPrefix, buildLogGroup };
+}
+
+function isLoopbackHttp(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  } catch {
+    return false;
+  }
 }
 
 function isUrl(value: string, protocols: string[]): boolean {

@@ -63,6 +63,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const client = createLocalDocumentClient(dynamo.endpoint);
     const tableName = options.tableName ?? 'cascade';
     await createTableIfMissing(client, tableName);
+    // Said so that the Lambda functions can be invoked by hand against the same records.
+    log(`cascade: DynamoDB Local at ${dynamo.endpoint}, table ${tableName}`);
     const stores = createDynamoDbStores({ client, tableName });
     const secrets = new FileSecretStore({ dataDir });
     const logs = new FileLogStore({ dataDir });

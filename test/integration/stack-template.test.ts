@@ -1,4 +1,4 @@
-// The CloudFormation template `serverless package` writes, offline, and the bundles beside it:
+// The CloudFormation template `npm run package` writes, offline, and the bundles beside it:
 // routes and their authorization, queues, table, rules, bundles, and IAM. Each function's role
 // is checked against what the function really calls: every handler runs over its events with
 // the records in DynamoDB Local and the AWS services it cannot reach here mocked, every call is
@@ -69,17 +69,15 @@ const refsIn = (value: unknown): string[] => [...JSON.stringify(value).matchAll(
 
 beforeAll(() => {
   outDir = mkdtempSync(join(tmpdir(), 'cascade-package-'));
-  execFileSync(
-    join(ROOT, 'node_modules', '.bin', 'serverless'),
-    ['package', '--package', outDir, `--param=basePullRoleArns=${PULL_ROLE}`, `--param=baseAccountIds=${BASE_ACCOUNT}`],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 110_000,
-      // No credentials are needed, and none must be picked up from this machine.
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-    },
-  );
+  // Exactly the README's `npm run package`, into a folder of this test's own.
+  const printed = execFileSync('npm', ['run', 'package', '--', '--package', outDir, `--param=basePullRoleArns=${PULL_ROLE}`, `--param=baseAccountIds=${BASE_ACCOUNT}`], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 110_000,
+    // No credentials are needed, and none must be picked up from this machine.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  });
+  expect(printed).toMatch(/^FUNCTION +ZIPPED +OF 400\.0 KB$/m);
   const template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, Resource> };
   resources = template.Resources;
 }, 120_000);
@@ -208,16 +206,16 @@ describe('EventBridge rules', () => {
     ['a push forwarded from a base account', fixture('events/registryEvents.json'), true],
     ['a failed push', withDetail(ecrPush, { result: 'FAILURE' }), false],
     ["AWS's delete example", fixture('webhooks/ecr/awsdocs-ecr-image-action-delete.json'), false],
-    ['a CodeBuild event', fixture('events/codebuild-succeeded.json'), false],
+    ['a CodeBuild event', fixture('events/buildEvents.json'), false],
   ])('sends registryEvents %s: %s', (_what, event, matches) => {
     expect(matchesEventPattern(patternOf('registryEvents').EventPattern as never, event)).toBe(matches);
   });
 
   it.each<[string, Json, boolean]>([
-    ['a succeeded build', fixture('events/codebuild-succeeded.json'), true],
+    ['a succeeded build', fixture('events/buildEvents.json'), true],
     ['a failed build', fixture('events/codebuild-failed.json'), true],
     ['a build in progress', fixture('events/codebuild-in-progress.json'), false],
-    ["another project's build", withDetail(fixture('events/codebuild-succeeded.json'), { 'project-name': 'someone-else' }), false],
+    ["another project's build", withDetail(fixture('events/buildEvents.json'), { 'project-name': 'someone-else' }), false],
     ['an ECR push', ecrPush, false],
   ])('sends buildEvents %s: %s', (_what, event, matches) => {
     expect(matchesEventPattern(patternOf('buildEvents').EventPattern as never, event)).toBe(matches);
@@ -419,7 +417,7 @@ describe('IAM', () => {
     }
 
     function apiEvent(method: string, path: string, body?: unknown, query = ''): APIGatewayProxyEventV2 {
-      const event = fixture<APIGatewayProxyEventV2>('events/apigw-v2-create-task.json');
+      const event = fixture<APIGatewayProxyEventV2>('events/api.json');
       event.requestContext.http.method = method;
       event.rawPath = path;
       event.rawQueryString = query;
@@ -502,7 +500,7 @@ describe('IAM', () => {
         rememberSecrets(secret);
         record();
         const body = readFileSync(join(FIXTURES, 'webhooks', 'github', 'goplayground-push-branch.json'));
-        const event = fixture<APIGatewayProxyEventV2>('events/apigw-v2-webhook-github-push.json');
+        const event = fixture<APIGatewayProxyEventV2>('events/webhook.json');
         event.body = body.toString('base64');
         event.isBase64Encoded = true;
         event.rawPath = '/webhooks/gh';
@@ -560,7 +558,7 @@ describe('IAM', () => {
         record();
         const handle = createBuildEventsHandler(cascade, { projectName: 'cascade-dev' });
         // The newer run's result replaces the dependencies the first one captured.
-        const second = fixture<{ detail: { 'additional-information': { environment: { 'environment-variables': Array<{ name: string; value: string }> } } } }>('events/codebuild-succeeded.json');
+        const second = fixture<{ detail: { 'additional-information': { environment: { 'environment-variables': Array<{ name: string; value: string }> } } } }>('events/buildEvents.json');
         for (const v of second.detail['additional-information'].environment['environment-variables']) if (v.name === 'CASCADE_RUN_ID') v.value = 'da2';
         await expect(handle(second)).resolves.toMatchObject({ kind: 'result' });
       },

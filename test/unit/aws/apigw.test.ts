@@ -10,7 +10,7 @@ const v2 = (file: string) => eventFixture<APIGatewayProxyEventV2>(file);
 
 describe('fromApiGatewayEvent', () => {
   it('reads a JSON POST: method, path, lower-case headers, the body bytes, the time API Gateway received it', () => {
-    const event = v2('apigw-v2-create-task.json');
+    const event = v2('api.json');
     const request = fromApiGatewayEvent(event);
     expect(request.method).toBe('POST');
     expect(request.path).toBe('/api/tasks');
@@ -22,7 +22,7 @@ describe('fromApiGatewayEvent', () => {
   });
 
   it('lower-cases header names even when a hand-written event does not', () => {
-    const event = v2('apigw-v2-create-task.json');
+    const event = v2('api.json');
     event.headers = { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push' };
     expect(fromApiGatewayEvent(event).headers).toEqual({ 'content-type': 'application/json', 'x-github-event': 'push' });
   });
@@ -34,7 +34,7 @@ describe('fromApiGatewayEvent', () => {
   });
 
   it('decodes a base64 body to the exact bytes the sender signed', () => {
-    const request = fromApiGatewayEvent(v2('apigw-v2-webhook-github-push.json'));
+    const request = fromApiGatewayEvent(v2('webhook.json'));
     const original = readFileSync(join(__dirname, '..', '..', 'fixtures', 'webhooks', 'github', 'goplayground-push-branch.json'));
     expect(request.body.equals(original)).toBe(true);
     expect(request.headers['x-hub-signature-256']).toMatch(/^sha256=[0-9a-f]{64}$/);

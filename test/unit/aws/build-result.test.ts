@@ -15,7 +15,7 @@ const succeeded = () =>
         phases: Array<Record<string, unknown>>;
       };
     };
-  }>('codebuild-succeeded.json');
+  }>('buildEvents.json');
 
 function result(outcome: BuildEventOutcome): BuildResult {
   if (outcome.kind !== 'result') throw new Error(`ignored: ${outcome.reason}`);

@@ -182,7 +182,7 @@ describe('infra/buildspec.yml', () => {
 
   /** The build state change CodeBuild would send with these exported values. */
   function stateChange(status: string, exported: Record<string, string>) {
-    const event = eventFixture<{ detail: { 'build-status': string; 'additional-information': Record<string, unknown> } }>('codebuild-succeeded.json');
+    const event = eventFixture<{ detail: { 'build-status': string; 'additional-information': Record<string, unknown> } }>('buildEvents.json');
     event.detail['build-status'] = status;
     event.detail['additional-information']['exported-environment-variables'] = Object.entries(exported).map(([name, value]) => ({ name, value }));
     return event;

@@ -38,6 +38,10 @@ describe('readAwsConfig', () => {
     expect(config.buildLogGroup).toBe('/custom/builds');
   });
 
+  it.each(['http://127.0.0.1:9324/000000000000/cascade', 'http://localhost:9324/q'])('takes a plain-HTTP queue URL on this machine (%s), for invoke local', (url) => {
+    expect(readAwsConfig({ ...GOOD, QUEUE_URL: url }).queueUrl).toBe(url);
+  });
+
   it('names every missing variable in one error, which is a CascadeError', () => {
     const problems = problemsOf({});
     expect(problems).toEqual([
@@ -60,6 +64,7 @@ describe('readAwsConfig', () => {
     ['TABLE_NAME', 'a', /TABLE_NAME "a" is not a DynamoDB table name/],
     ['QUEUE_URL', 'cascade-prod', /QUEUE_URL "cascade-prod" is not an https/],
     ['QUEUE_URL', 'http://sqs.local/q', /QUEUE_URL .* is not an https/],
+    ['QUEUE_URL', 'http://127.0.0.1.example.com/q', /QUEUE_URL .* is not an https/],
     ['CODEBUILD_PROJECT', 'has space', /CODEBUILD_PROJECT "has space" is not a CodeBuild project name/],
     ['SECRETS_PREFIX', 'cascade/prod', /SECRETS_PREFIX "cascade\/prod" must be an SSM parameter path/],
     ['SECRETS_PREFIX', '/cascade/prod/', /SECRETS_PREFIX/],

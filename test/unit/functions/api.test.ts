@@ -7,7 +7,7 @@ import { cascadeOnDynamoDb, ECR_APP, ECR_BASE, helloworldTask, withDynamoDb, typ
 const body = (result: APIGatewayProxyStructuredResultV2) => JSON.parse(result.body as string);
 
 function request(method: string, path: string, payload?: unknown, rawQueryString = ''): APIGatewayProxyEventV2 {
-  const event = eventFixture<APIGatewayProxyEventV2>('apigw-v2-create-task.json');
+  const event = eventFixture<APIGatewayProxyEventV2>('api.json');
   event.requestContext.http.method = method;
   event.rawPath = path;
   event.rawQueryString = rawQueryString;
@@ -36,7 +36,7 @@ describe('functions/api', () => {
   afterEach(() => table.stop());
 
   it('creates a task from a real-shaped HTTP API event and stores it', async () => {
-    const result = await handle(eventFixture('apigw-v2-create-task.json'));
+    const result = await handle(eventFixture('api.json'));
     expect(result.statusCode).toBe(201);
     expect(result.headers).toEqual({ 'content-type': 'application/json' });
     expect(body(result)).toMatchObject({ name: 'helloworld', registry: ECR_APP, dockerfile: 'Dockerfile-app', buildArgs: { REGISTRY_NAME: ECR_BASE } });
@@ -44,7 +44,7 @@ describe('functions/api', () => {
       context: { kind: 'git', url: 'https://github.com/example/acr-build-helloworld-node.git', branch: 'main', folder: '.' },
     });
 
-    const again = await handle(eventFixture('apigw-v2-create-task.json'));
+    const again = await handle(eventFixture('api.json'));
     expect(again.statusCode).toBe(409);
   });
 

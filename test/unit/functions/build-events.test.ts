@@ -41,7 +41,7 @@ describe('functions/build-events', () => {
     const run = await runHelloworld();
     expect(run).toMatchObject({ id: 'da1', status: 'Running' });
 
-    const outcome = await handle(eventFixture('codebuild-succeeded.json'));
+    const outcome = await handle(eventFixture('buildEvents.json'));
     expect(outcome.kind).toBe('result');
     expect(await t.stores.runs.get('da1')).toMatchObject({
       status: 'Succeeded',
@@ -57,9 +57,9 @@ describe('functions/build-events', () => {
 
   it('changes nothing when EventBridge delivers the same event again', async () => {
     await runHelloworld();
-    await handle(eventFixture('codebuild-succeeded.json'));
+    await handle(eventFixture('buildEvents.json'));
     const before = await t.stores.runs.get('da1');
-    await handle(eventFixture('codebuild-succeeded.json'));
+    await handle(eventFixture('buildEvents.json'));
     expect(await t.stores.runs.get('da1')).toEqual(before);
   });
 
@@ -80,7 +80,7 @@ describe('functions/build-events', () => {
   it('does nothing for a build still in progress, or for another project', async () => {
     await runHelloworld();
     expect(await handle(eventFixture('codebuild-in-progress.json'))).toMatchObject({ kind: 'ignored' });
-    const other = eventFixture<StateChange>('codebuild-succeeded.json');
+    const other = eventFixture<StateChange>('buildEvents.json');
     other.detail['project-name'] = 'someone-else';
     expect(await handle(other)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('not cascade-dev') });
     expect((await t.stores.runs.get('da1'))?.status).toBe('Running');
@@ -88,6 +88,6 @@ describe('functions/build-events', () => {
   });
 
   it('throws for a run it cannot find, so Lambda retries the event', async () => {
-    await expect(handle(forRun('codebuild-succeeded.json', 'da99'))).rejects.toMatchObject({ name: 'NotFoundError' });
+    await expect(handle(forRun('buildEvents.json', 'da99'))).rejects.toMatchObject({ name: 'NotFoundError' });
   });
 });

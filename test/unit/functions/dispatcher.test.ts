@@ -106,7 +106,7 @@ describe('functions/dispatcher', () => {
     expect(result).toEqual({ batchItemFailures: [] });
     expect(await t.stores.dependencies.listForTask('helloworld')).toEqual([expect.objectContaining({ registry: ECR_BASE, repository: 'baseimages/node', tag: '9-alpine', digest: OLD })]);
 
-    const imageEvent = eventFixture<SQSEvent>('sqs-image-event.json');
+    const imageEvent = eventFixture<SQSEvent>('dispatcher.json');
     expect(JSON.parse(imageEvent.Records[0]?.body as string).event.digest).toBe(NEW);
     expect(await handle(imageEvent)).toEqual({ batchItemFailures: [] });
     const runs = await t.stores.runs.list({ top: 10 });
@@ -115,7 +115,7 @@ describe('functions/dispatcher', () => {
       ['da1', 'Manual', 'Succeeded'],
     ]);
     // The same event delivered again starts nothing more.
-    expect(await handle(eventFixture('sqs-image-event.json'))).toEqual({ batchItemFailures: [] });
+    expect(await handle(eventFixture('dispatcher.json'))).toEqual({ batchItemFailures: [] });
     expect(await t.stores.runs.list({ top: 10 })).toHaveLength(2);
   });
 });

@@ -80,7 +80,7 @@ describe('exported handlers', () => {
   it("buildEvents takes the project from CODEBUILD_PROJECT and ignores other projects' builds", async () => {
     Object.assign(process.env, ENV, { CODEBUILD_PROJECT: 'cascade-prod' });
     const { handler } = load<{ handler: Handler }>('../../../functions/build-events');
-    await expect(handler(eventFixture('codebuild-succeeded.json'), context)).resolves.toMatchObject({
+    await expect(handler(eventFixture('buildEvents.json'), context)).resolves.toMatchObject({
       kind: 'ignored',
       reason: expect.stringContaining('belongs to project cascade-dev, not cascade-prod'),
     });

@@ -26,7 +26,7 @@ describe('functions/webhook', () => {
   afterEach(() => table.stop());
 
   it('verifies the signature on the decoded body bytes, queues the push and answers 202', async () => {
-    const result = await handle(eventFixture('apigw-v2-webhook-github-push.json'));
+    const result = await handle(eventFixture('webhook.json'));
     expect(result.statusCode).toBe(202);
     expect(JSON.parse(result.body as string)).toMatchObject({ accepted: 1 });
     expect(t.queue.messages).toEqual([
@@ -38,15 +38,15 @@ describe('functions/webhook', () => {
   });
 
   it('drops a redelivery: the delivery record in DynamoDB says it was seen', async () => {
-    await handle(eventFixture('apigw-v2-webhook-github-push.json'));
-    const again = await handle(eventFixture('apigw-v2-webhook-github-push.json'));
+    await handle(eventFixture('webhook.json'));
+    const again = await handle(eventFixture('webhook.json'));
     expect(again.statusCode).toBe(202);
     expect(JSON.parse(again.body as string)).toMatchObject({ accepted: 0 });
     expect(t.queue.messages).toHaveLength(1);
   });
 
   it('refuses a body changed by one byte with 401 and queues nothing', async () => {
-    const event = eventFixture<APIGatewayProxyEventV2>('apigw-v2-webhook-github-push.json');
+    const event = eventFixture<APIGatewayProxyEventV2>('webhook.json');
     const bytes = Buffer.from(event.body as string, 'base64');
     bytes[bytes.indexOf('test a push event')] = 'T'.charCodeAt(0);
     event.body = bytes.toString('base64');
@@ -58,7 +58,7 @@ describe('functions/webhook', () => {
   });
 
   it('answers 404 for a webhook that does not exist', async () => {
-    const event = eventFixture<APIGatewayProxyEventV2>('apigw-v2-webhook-github-push.json');
+    const event = eventFixture<APIGatewayProxyEventV2>('webhook.json');
     event.rawPath = '/webhooks/nobody';
     const result = await handle(event);
     expect(result.statusCode).toBe(404);
@@ -66,7 +66,7 @@ describe('functions/webhook', () => {
   });
 
   it('serves no API route', async () => {
-    const event = eventFixture<APIGatewayProxyEventV2>('apigw-v2-create-task.json');
+    const event = eventFixture<APIGatewayProxyEventV2>('api.json');
     expect((await handle(event)).statusCode).toBe(404);
   });
 });
