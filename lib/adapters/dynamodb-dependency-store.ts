@@ -20,6 +20,9 @@ export interface DynamoDbDependencyStoreOptions extends DynamoDbStoreOptions {
 
 type BaseOf = Pick<Dependency, 'registry' | 'repository' | 'tag'>;
 
+/** When the claimed push happened: compared by claims only, not part of the edge's record. */
+const CLAIM_BOOKKEEPING = ['lastTriggeredAtMs'];
+
 export class DynamoDbDependencyStore implements DependencyStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
@@ -39,7 +42,7 @@ export class DynamoDbDependencyStore implements DependencyStore {
       ConsistentRead: true,
       ...(this.pageSize !== undefined ? { Limit: this.pageSize } : {}),
     });
-    return items.map((item) => recordOf<Dependency>(item));
+    return items.map((item) => recordOf<Dependency>(item, CLAIM_BOOKKEEPING));
   }
 
   async listForTask(taskName: string): Promise<Dependency[]> {
@@ -50,7 +53,7 @@ export class DynamoDbDependencyStore implements DependencyStore {
       ExpressionAttributeValues: { ':pk': keys.taskDependencies(taskName) },
       ...(this.pageSize !== undefined ? { Limit: this.pageSize } : {}),
     });
-    return items.map((item) => recordOf<Dependency>(item));
+    return items.map((item) => recordOf<Dependency>(item, CLAIM_BOOKKEEPING));
   }
 
   async replaceForTask(taskName: string, dependencies: Dependency[]): Promise<void> {
@@ -95,18 +98,23 @@ export class DynamoDbDependencyStore implements DependencyStore {
 
   async claimTrigger(
     dep: Pick<Dependency, 'taskName' | 'registry' | 'repository' | 'tag'>,
-    digest: string,
+    push: { digest: string; at: string },
     claimedBy: string,
   ): Promise<boolean> {
+    const at = Date.parse(push.at);
+    if (Number.isNaN(at)) throw new ValidationError(`the push time "${push.at}" is not a date`, 'occurredAt');
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.dependency(dep.registry, dep.repository, dep.tag, dep.taskName),
-          UpdateExpression: 'SET lastTriggeredDigest = :d, lastTriggeredBy = :r REMOVE tagGoneAt',
+          UpdateExpression: 'SET lastTriggeredDigest = :d, lastTriggeredBy = :r, lastTriggeredAtMs = :t REMOVE tagGoneAt',
+          // Two events read as newer at the same moment must not both build: the later push
+          // wins the claim (the greater digest on a tie, as the image state decides).
           ConditionExpression:
-            'attribute_exists(PK) AND digest <> :d AND (attribute_not_exists(lastTriggeredDigest) OR lastTriggeredDigest <> :d)',
-          ExpressionAttributeValues: { ':d': digest, ':r': claimedBy },
+            'attribute_exists(PK) AND digest <> :d AND (attribute_not_exists(lastTriggeredDigest) OR lastTriggeredDigest <> :d) AND ' +
+            '(attribute_not_exists(lastTriggeredAtMs) OR lastTriggeredAtMs < :t OR (lastTriggeredAtMs = :t AND lastTriggeredDigest < :d))',
+          ExpressionAttributeValues: { ':d': push.digest, ':r': claimedBy, ':t': at },
         }),
       );
       return true;
@@ -126,7 +134,7 @@ export class DynamoDbDependencyStore implements DependencyStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.dependency(dep.registry, dep.repository, dep.tag, dep.taskName),
-          UpdateExpression: 'REMOVE lastTriggeredDigest, lastTriggeredBy',
+          UpdateExpression: 'REMOVE lastTriggeredDigest, lastTriggeredBy, lastTriggeredAtMs',
           ConditionExpression: 'lastTriggeredDigest = :d AND lastTriggeredBy = :r',
           ExpressionAttributeValues: { ':d': digest, ':r': claimedBy },
         }),

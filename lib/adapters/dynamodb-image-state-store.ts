@@ -1,6 +1,7 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors';
 import type { ImageStateStore } from '../domain/ports';
+import type { ImageProducer } from '../domain/types';
 import { createDocumentClient, isConditionFailed, type DynamoDbStoreOptions, type Item } from './dynamodb-client';
 import { keys } from './dynamodb-table';
 
@@ -41,7 +42,8 @@ export class DynamoDbImageStateStore implements ImageStateStore {
             'SET registry = :registry, repository = :repository, tag = :tag, digest = :d, occurredAt = :at, occurredAtMs = :t',
           // A newer time always records, even for the digest already stored: the tag may have
           // moved away and back, and a late event from in between must then lose.
-          ConditionExpression: 'attribute_not_exists(PK) OR occurredAtMs < :t OR (occurredAtMs = :t AND digest < :d)',
+          // The item may exist for its producer alone (recordProducer), with no time of its own yet.
+          ConditionExpression: 'attribute_not_exists(occurredAtMs) OR occurredAtMs < :t OR (occurredAtMs = :t AND digest < :d)',
           ExpressionAttributeValues: {
             ':registry': registry,
             ':repository': repository,
@@ -61,5 +63,22 @@ export class DynamoDbImageStateStore implements ImageStateStore {
       ).Item;
       return stored?.digest === digest ? 'same' : 'older';
     }
+  }
+
+  async recordProducer(registry: string, repository: string, tag: string, producer: ImageProducer): Promise<void> {
+    // Attributes of their own on the tag's item: recordIfNewer's digest and time stay untouched.
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.imageState(registry, repository, tag),
+        UpdateExpression: 'SET registry = :registry, repository = :repository, tag = :tag, producedBy = :p',
+        ExpressionAttributeValues: { ':registry': registry, ':repository': repository, ':tag': tag, ':p': producer },
+      }),
+    );
+  }
+
+  async producer(registry: string, repository: string, tag: string): Promise<ImageProducer | undefined> {
+    const item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.imageState(registry, repository, tag), ConsistentRead: true }))).Item;
+    return item?.producedBy as ImageProducer | undefined;
   }
 }

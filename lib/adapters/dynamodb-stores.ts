@@ -1,6 +1,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../domain/ports';
 import { createDocumentClient } from './dynamodb-client';
+import { DynamoDbBuildSlotStore } from './dynamodb-build-slot-store';
+import { DynamoDbDeferralStore } from './dynamodb-deferral-store';
 import { DynamoDbDeliveryStore } from './dynamodb-delivery-store';
 import { DynamoDbDependencyStore } from './dynamodb-dependency-store';
 import { DynamoDbImageStateStore } from './dynamodb-image-state-store';
@@ -23,6 +25,8 @@ export interface DynamoDbStores {
   imageStates: DynamoDbImageStateStore;
   webhooks: DynamoDbWebhookStore;
   deliveries: DynamoDbDeliveryStore;
+  slots: DynamoDbBuildSlotStore;
+  deferrals: DynamoDbDeferralStore;
 }
 
 /** Every store on one table, sharing one client. */
@@ -36,5 +40,7 @@ export function createDynamoDbStores(options: DynamoDbStoresOptions): DynamoDbSt
     imageStates: new DynamoDbImageStateStore({ client, tableName }),
     webhooks: new DynamoDbWebhookStore({ client, tableName }),
     deliveries: new DynamoDbDeliveryStore({ client, tableName, clock: options.clock }),
+    slots: new DynamoDbBuildSlotStore({ client, tableName }),
+    deferrals: new DynamoDbDeferralStore({ client, tableName, clock: options.clock }),
   };
 }

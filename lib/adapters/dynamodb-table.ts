@@ -97,6 +97,9 @@ export const keys = {
 
   delivery: (key: string): ItemKey => ({ PK: `DELIVERY#${key}`, SK: 'DELIVERY' }),
 
+  buildSlots: (taskName: string): ItemKey => ({ PK: `SLOTS#${taskName}`, SK: 'IMAGE_UPDATE' }),
+  deferrals: (root: string, upstreamTask: string) => `DEFER#${root}#${upstreamTask}`,
+
   imageState: (registry: string, repository: string, tag: string): ItemKey => ({
     PK: `IMAGE#${baseImage(registry, repository, tag)}`,
     SK: 'STATE',

@@ -38,6 +38,8 @@ export function createAwsPorts(config: AwsConfig, clients: AwsClients = {}): Cas
     imageState: stores.imageStates,
     webhooks: stores.webhooks,
     deliveries: stores.deliveries,
+    slots: stores.slots,
+    deferrals: stores.deferrals,
     secrets,
     logs: new CloudWatchLogStore({
       logGroupName: config.buildLogGroup,

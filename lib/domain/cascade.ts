@@ -4,7 +4,9 @@ import { Dispatcher, type DispatchReport } from './dispatcher';
 import { EventIntake } from './event-intake';
 import type {
   Builder,
+  BuildSlotStore,
   Clock,
+  DeferralStore,
   DeliveryStore,
   DependencyStore,
   DigestResolver,
@@ -30,6 +32,8 @@ export interface CascadePorts {
   imageState: ImageStateStore;
   webhooks: WebhookStore;
   deliveries: DeliveryStore;
+  slots: BuildSlotStore;
+  deferrals: DeferralStore;
   secrets: SecretStore;
   logs: LogStore;
   queue: Queue;
@@ -69,7 +73,7 @@ export function createCascade(ports: CascadePorts): Cascade {
     async process(message) {
       switch (message.type) {
         case 'event':
-          await dispatcher.dispatch(message.event);
+          await dispatcher.dispatch(message.event, message.forTask);
           return;
         case 'start-run':
           await runs.start(message.runId);

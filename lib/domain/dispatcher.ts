@@ -1,10 +1,10 @@
 // The dispatcher: one inbound event in, the builds it calls for started exactly once each.
 import { normalizeGitUrl } from '../events/git-url';
 import { branchOf, decideGitCommit, decideImageUpdate } from './decisions';
-import { RetryableError } from './errors';
-import type { DeliveryStore, DependencyStore, DigestResolver, ImageStateStore, Queue, TaskStore } from './ports';
+import { parseImageReference } from '../images/reference';
+import type { DeferralStore, DeliveryStore, DependencyStore, DigestResolver, ImageStateStore, Queue, TaskStore } from './ports';
 import type { RunService } from './run-service';
-import type { GitEvent, ImageDeleteEvent, ImageEvent, ImageTagEvent, InboundEvent, RegistryCredential } from './types';
+import type { Dependency, GitEvent, ImageDeleteEvent, ImageEvent, ImageTagEvent, InboundEvent, RegistryCredential, Run, RunOrigin, Task } from './types';
 
 export interface DispatchReport {
   event: string;
@@ -20,20 +20,32 @@ export interface DispatcherDeps {
   runs: RunService;
   queue: Queue;
   digests: DigestResolver;
+  deferrals: DeferralStore;
   log?: (entry: DispatchReport) => void;
 }
 
 /** How long a git commit is remembered per task, so a redelivered push starts nothing. */
 const GIT_DEDUPE_SECONDS = 7 * 24 * 3600;
+/** How long a change is remembered per task, so that two paths of one change build it once. */
+const ORIGIN_DEDUPE_SECONDS = 7 * 24 * 3600;
+
+/** Where a run pushes, as `registry/repository:tag`. */
+function pushTargets(run: Run): string[] {
+  return run.spec.images.map((image) => {
+    const ref = parseImageReference(`${run.spec.registry}/${image}`);
+    return `${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'}`;
+  });
+}
 
 export class Dispatcher {
   constructor(private readonly deps: DispatcherDeps) {}
 
-  async dispatch(event: InboundEvent): Promise<DispatchReport> {
+  /** `forTask`: a deferred event seen again, by that dependent only. */
+  async dispatch(event: InboundEvent, forTask?: string): Promise<DispatchReport> {
     let report: DispatchReport;
     switch (event.kind) {
       case 'image':
-        report = await this.onImage(event);
+        report = await this.onImage(event, forTask);
         break;
       case 'image-tag':
         report = await this.onImageTag(event);
@@ -49,7 +61,7 @@ export class Dispatcher {
     return report;
   }
 
-  private async onImage(event: ImageEvent): Promise<DispatchReport> {
+  private async onImage(event: ImageEvent, forTask?: string): Promise<DispatchReport> {
     const base = `${event.registry}/${event.repository}:${event.tag}`;
     const report: DispatchReport = { event: `${base}@${event.digest} (${event.source} ${event.deliveryId})`, started: [], skipped: [] };
     const age = await this.deps.imageState.recordIfNewer(event.registry, event.repository, event.tag, event.digest, event.occurredAt);
@@ -57,42 +69,121 @@ export class Dispatcher {
       report.skipped.push({ reason: `a newer digest of ${base} was already seen; ${event.digest} arrived late` });
       return report;
     }
-    const dependents = await this.deps.dependencies.listDependents(event.registry, event.repository, event.tag);
+    const unfinished = await this.deps.runs.unfinished();
+    const origin = await this.originOf(event, base, unfinished, forTask, report);
+    if (!origin) return report;
+
+    const dependents = (await this.deps.dependencies.listDependents(event.registry, event.repository, event.tag)).filter(
+      (dep) => forTask === undefined || dep.taskName === forTask,
+    );
     if (dependents.length === 0) report.skipped.push({ reason: `no task depends on ${base}` });
+    const candidates: Array<{ dep: Dependency; task: Task; reason: string }> = [];
     for (const dep of dependents) {
       const task = await this.deps.tasks.get(dep.taskName);
       const decision = decideImageUpdate(task, dep, event);
-      if (!task || !decision.build) {
-        report.skipped.push({ task: dep.taskName, reason: decision.reason });
+      if (!task || !decision.build) report.skipped.push({ task: dep.taskName, reason: decision.reason });
+      else if (origin.via.includes(task.name)) {
+        report.skipped.push({ task: task.name, reason: `${base}@${event.digest} was pushed by a build that ${task.name} led to (${[...origin.via, task.name].join(' → ')}): building ${task.name} again would loop` });
+      } else candidates.push({ dep, task, reason: decision.reason });
+    }
+
+    // Tasks rebuilding for this same change: a dependent that also builds on one of them waits for it.
+    const rebuilding = new Set([...candidates.map((c) => c.task.name), ...unfinished.filter((r) => r.origin?.root === origin.root && r.taskName).map((r) => r.taskName as string)]);
+    const heldBehind = new Set<string>();
+    // Every run is created before any is admitted: a build that ends at once and pushes must
+    // find all of this change's runs, so that what builds on several of them waits for them all.
+    const created: Array<{ run: Run; reason: string }> = [];
+    try {
+      await this.createRuns(event, base, origin, candidates, rebuilding, heldBehind, created, report);
+    } finally {
+      for (const { run, reason } of created) {
+        const admission = await this.deps.runs.admit(run);
+        report.started.push({
+          task: run.taskName as string,
+          runId: run.id,
+          reason: admission.admitted === 'build' ? reason : `${reason}; it builds after ${admission.behind}${admission.superseded ? `, in place of ${admission.superseded}` : ''}`,
+        });
+      }
+    }
+    // Every run this change calls for now exists: what waits behind a task that is not (or no
+    // longer) rebuilding for it is let go at once.
+    for (const upstream of heldBehind) await this.releaseIfIdle(origin.root, upstream);
+    return report;
+  }
+
+  private async createRuns(
+    event: ImageEvent,
+    base: string,
+    origin: RunOrigin,
+    candidates: Array<{ dep: Dependency; task: Task; reason: string }>,
+    rebuilding: Set<string>,
+    heldBehind: Set<string>,
+    created: Array<{ run: Run; reason: string }>,
+    report: DispatchReport,
+  ): Promise<void> {
+    for (const { dep, task, reason } of candidates) {
+      const blocker = task.upstream?.find((upstream) => upstream !== task.name && rebuilding.has(upstream));
+      if (blocker) {
+        await this.deps.deferrals.defer(origin.root, blocker, { event, forTask: task.name });
+        heldBehind.add(blocker);
+        report.skipped.push({ task: task.name, reason: `${task.name} also builds on ${blocker}, which rebuilds for the same change: it builds once, after ${blocker}` });
         continue;
       }
       // The claim is the atomic step: of any number of concurrent deliveries, one wins.
-      if (!(await this.deps.dependencies.claimTrigger(dep, event.digest, event.deliveryId))) {
+      if (!(await this.deps.dependencies.claimTrigger(dep, { digest: event.digest, at: event.occurredAt }, event.deliveryId))) {
         report.skipped.push({ task: task.name, reason: `a build of ${task.name} for ${base}@${event.digest} was already started` });
+        continue;
+      }
+      const once = `origin#${origin.root}#${task.name}`;
+      if (!(await this.deps.deliveries.markSeen(once, ORIGIN_DEDUPE_SECONDS))) {
+        report.skipped.push({ task: task.name, reason: `${task.name} was already rebuilt for this change (${origin.root})` });
         continue;
       }
       let run;
       try {
         run = await this.deps.runs.createTaskRun(task, {
           trigger: 'Image Update',
-          cause: {
-            kind: 'image-update',
-            base,
-            oldDigest: dep.digest,
-            newDigest: event.digest,
-            source: event.source,
-            deliveryId: event.deliveryId,
-          },
+          cause: { kind: 'image-update', base, oldDigest: dep.digest, newDigest: event.digest, source: event.source, deliveryId: event.deliveryId },
+          origin,
         });
       } catch (error) {
         // No run exists for the claim: give it back so the queue's retry of this event can build.
         await this.deps.dependencies.releaseTrigger(dep, event.digest, event.deliveryId);
+        await this.deps.deliveries.forget(once);
         throw error;
       }
-      await this.startOrQueue(run.id);
-      report.started.push({ task: task.name, runId: run.id, reason: decision.reason });
+      created.push({ run, reason });
     }
-    return report;
+  }
+
+  /**
+   * Events held behind `upstream` for `root` are queued again unless a run of it for that change
+   * is unfinished. Holding and then looking covers the race with that run's end, which queues
+   * again what it finds held after it finished (RunService.afterFinish): one of the two sees it.
+   */
+  private async releaseIfIdle(root: string, upstream: string): Promise<void> {
+    const busy = (await this.deps.runs.unfinished()).some((run) => run.taskName === upstream && (run.origin?.root ?? `run:${run.id}`) === root);
+    if (!busy) await this.deps.runs.requeueHeld(root, upstream);
+  }
+
+  /**
+   * The change an image event belongs to. A push of cascade's own build carries that build's
+   * origin on. A push to a tag that a running build of cascade's pushes to, whose result is not
+   * in yet, waits for that result (a registry can tell of a push before the build reports it).
+   * Any other push starts a change of its own.
+   */
+  private async originOf(event: ImageEvent, base: string, unfinished: Run[], forTask: string | undefined, report: DispatchReport): Promise<RunOrigin | undefined> {
+    const producer = await this.deps.imageState.producer(event.registry, event.repository, event.tag);
+    if (producer?.digest === event.digest) return producer.origin;
+    const pusher = unfinished.find((run) => run.status === 'Running' && run.taskName && pushTargets(run).includes(base));
+    if (pusher) {
+      const root = pusher.origin?.root ?? `run:${pusher.id}`;
+      await this.deps.deferrals.defer(root, pusher.taskName as string, { event, ...(forTask !== undefined && { forTask }) });
+      await this.releaseIfIdle(root, pusher.taskName as string);
+      report.skipped.push({ reason: `${pusher.id} of ${pusher.taskName} is pushing ${base}: the event waits for its result, to tell cascade's own push from another` });
+      return undefined;
+    }
+    return { root: `image:${base}@${event.digest}`, via: [] };
   }
 
   /**
@@ -125,16 +216,6 @@ export class Dispatcher {
     };
   }
 
-  /** A run that exists but could not start yet (builder throttled) is started again from the queue. */
-  private async startOrQueue(runId: string): Promise<void> {
-    try {
-      await this.deps.runs.start(runId);
-    } catch (error) {
-      if (!(error instanceof RetryableError)) throw error;
-      await this.deps.queue.send({ type: 'start-run', runId });
-    }
-  }
-
   private async onGit(event: GitEvent): Promise<DispatchReport> {
     const report: DispatchReport = { event: `${event.repoUrl} ${event.ref}@${event.commit} (${event.source} ${event.deliveryId})`, started: [], skipped: [] };
     const branch = branchOf(event.ref);
@@ -162,12 +243,13 @@ export class Dispatcher {
           cause: { kind: 'git-commit', repoUrl: event.repoUrl, ref: event.ref, commit: event.commit, source: event.source, deliveryId: event.deliveryId },
           commit: event.commit,
           branch,
+          origin: { root: `git:${normalizeGitUrl(event.repoUrl)}@${event.commit}`, via: [] },
         });
       } catch (error) {
         await this.deps.deliveries.forget(seen);
         throw error;
       }
-      await this.startOrQueue(run.id);
+      await this.deps.runs.startOrQueue(run.id);
       report.started.push({ task: task.name, runId: run.id, reason: decision.reason });
     }
     return report;

@@ -5,6 +5,8 @@ import type {
   BuildResult,
   BuildSpec,
   Dependency,
+  ImageEvent,
+  ImageProducer,
   InboundEvent,
   Run,
   RunStatus,
@@ -54,10 +56,11 @@ export interface DependencyStore {
   /** Replaces the task's edges with these (the bases its latest successful build used). */
   replaceForTask(taskName: string, dependencies: Dependency[]): Promise<void>;
   /**
-   * Claims the right to build `taskName` for `digest` of this base. Returns false when a build
-   * for that digest was already claimed or recorded: the atomic guard against duplicate builds.
+   * Claims the right to build `taskName` for `push.digest` of this base. Returns false when a
+   * build for that digest was already claimed or recorded, or a push newer than `push.at` was
+   * claimed: the atomic guard against duplicate builds and against an older digest winning late.
    */
-  claimTrigger(dep: DependencyKey, digest: string, claimedBy: string): Promise<boolean>;
+  claimTrigger(dep: DependencyKey, push: { digest: string; at: string }, claimedBy: string): Promise<boolean>;
   /** Gives a claim back when the build it was for could not be created, so a retry can claim again. */
   releaseTrigger(dep: DependencyKey, digest: string, claimedBy: string): Promise<void>;
   deleteForTask(taskName: string): Promise<void>;
@@ -71,10 +74,42 @@ export interface DigestResolver {
   resolve(ref: { registry: string; repository: string; tag: string }, credentials: RegistryCredential[]): Promise<string>;
 }
 
-/** The newest digest seen for a tag, so that a late, older event never wins. */
+/** Per tag: the newest digest seen, so that a late, older event never wins; and who pushed it. */
 export interface ImageStateStore {
   /** Records the digest if `occurredAt` is newer than what is stored. Returns whether it was recorded or equal. */
   recordIfNewer(registry: string, repository: string, tag: string, digest: string, occurredAt: string): Promise<'newer' | 'same' | 'older'>;
+  /** Records that a run of cascade's pushed `producer.digest` to the tag. */
+  recordProducer(registry: string, repository: string, tag: string, producer: ImageProducer): Promise<void>;
+  /** The run that last pushed the tag, if cascade did. */
+  producer(registry: string, repository: string, tag: string): Promise<ImageProducer | undefined>;
+}
+
+/**
+ * Per task, the Image Update run that builds and the one that waits: a burst of pushes of a base
+ * gives one build now and one after it, of the newest digest, whatever the burst's length.
+ */
+export interface BuildSlotStore {
+  /** Admits a Queued Image Update run: it builds now, or waits behind the building one (taking the place of any run waiting before). */
+  admit(taskName: string, runId: string): Promise<SlotAdmission>;
+  /** The run has finished, or will never build: frees its place. Returns the waiting run, which builds next. */
+  release(taskName: string, runId: string): Promise<string | undefined>;
+  get(taskName: string): Promise<{ building?: string; waiting?: string }>;
+}
+
+export type SlotAdmission = { admitted: 'build' } | { admitted: 'wait'; behind: string; superseded?: string };
+
+/** An image event held back for one task (or every dependent) until an upstream run has finished. */
+export interface DeferredEvent {
+  event: ImageEvent;
+  /** Only this dependent is to see it again; every dependent when absent. */
+  forTask?: string;
+}
+
+/** Events that wait for a run of an upstream task for the same change (`root`) to finish. */
+export interface DeferralStore {
+  defer(root: string, upstreamTask: string, deferred: DeferredEvent): Promise<void>;
+  /** Removes and returns every event held behind `upstreamTask` for `root`. */
+  take(root: string, upstreamTask: string): Promise<DeferredEvent[]>;
 }
 
 export interface WebhookStore {
@@ -109,7 +144,8 @@ export interface LogStore {
 }
 
 export type QueueMessage =
-  | { type: 'event'; event: InboundEvent }
+  /** `forTask`: a deferred event seen again by one dependent only. */
+  | { type: 'event'; event: InboundEvent; forTask?: string }
   | { type: 'start-run'; runId: string }
   | { type: 'build-result'; result: BuildResult };
 

@@ -4,10 +4,11 @@ import { analyzeDockerfile } from '../dockerfile/analyze';
 import type { QuickBuildInput } from '../http/api-schemas';
 import { parseBuildContext, validateContextPath } from './context';
 import { ConflictError, NotFoundError, RetryableError } from './errors';
-import type { Builder, Clock, DependencyStore, LogStore, RunQuery, RunStore, SourceReader, TaskStore } from './ports';
+import { parseImageReference } from '../images/reference';
+import type { Builder, BuildSlotStore, Clock, DeferralStore, DependencyStore, ImageStateStore, LogStore, Queue, RunQuery, RunStore, SourceReader, TaskStore } from './ports';
 import { renderTemplate, runDate } from './templates';
 import { validateImageTemplates } from './task-service';
-import type { BuildResult, BuildSpec, Dependency, Run, RunCause, Task, Trigger } from './types';
+import type { BuildResult, BuildSpec, Dependency, Run, RunCause, RunOrigin, Task, Trigger } from './types';
 import { TERMINAL_STATUSES } from './types';
 
 export interface RunServiceDeps {
@@ -18,6 +19,10 @@ export interface RunServiceDeps {
   logs: LogStore;
   clock: Clock;
   sources?: SourceReader;
+  slots: BuildSlotStore;
+  deferrals: DeferralStore;
+  imageState: ImageStateStore;
+  queue: Queue;
 }
 
 /** What one pass of the reconciler found and did. */
@@ -40,6 +45,8 @@ export interface RunRequest {
   cause: RunCause;
   commit?: string;
   branch?: string;
+  /** The change this run carries on; a run of its own (`run:<id>`) when absent. */
+  origin?: RunOrigin;
 }
 
 export class RunService {
@@ -60,6 +67,7 @@ export class RunService {
       cause: request.cause,
       commit: request.commit,
       branch,
+      origin: request.origin,
       spec: {
         registry: task.registry,
         images: task.images,
@@ -129,6 +137,46 @@ export class RunService {
     }
   }
 
+  /** Starts a run now, or, when the builder is throttled, later from the queue. */
+  async startOrQueue(runId: string): Promise<void> {
+    try {
+      await this.start(runId);
+    } catch (error) {
+      if (!(error instanceof RetryableError)) throw error;
+      await this.deps.queue.send({ type: 'start-run', runId });
+    }
+  }
+
+  /**
+   * An Image Update run builds only when no other Image Update run of its task is building;
+   * otherwise it waits, taking the place of any run that waited before it (now superseded).
+   */
+  async admit(run: Run): Promise<{ admitted: 'build' } | { admitted: 'wait'; behind: string; superseded?: string }> {
+    const taskName = run.taskName as string;
+    const admission = await this.deps.slots.admit(taskName, run.id);
+    if (admission.admitted === 'build') {
+      await this.startOrQueue(run.id);
+      return admission;
+    }
+    // A building run that ended without giving its place back (a crash in between) gives it now.
+    const behind = await this.deps.runs.get(admission.behind);
+    if (!behind || TERMINAL_STATUSES.includes(behind.status)) {
+      const next = await this.deps.slots.release(taskName, admission.behind);
+      if (next) await this.startOrQueue(next);
+      if (next === run.id) return { admitted: 'build' };
+    }
+    if (admission.superseded) {
+      const superseded = await this.deps.runs.get(admission.superseded);
+      if (superseded) {
+        await this.finish(superseded, {
+          status: 'Canceled',
+          error: `superseded by ${run.id}, which builds the newer change (${describeCause(run.cause)}) once ${admission.behind} is done`,
+        });
+      }
+    }
+    return admission;
+  }
+
   /** Records a build's result once; a duplicate or late result changes nothing. */
   async recordResult(result: BuildResult): Promise<Run> {
     const run = await this.get(result.runId);
@@ -142,6 +190,11 @@ export class RunService {
     const run = await this.deps.runs.get(id);
     if (!run) throw new NotFoundError('run', id);
     return run;
+  }
+
+  /** Runs still Queued or Running, oldest first. */
+  unfinished(): Promise<Run[]> {
+    return this.deps.runs.listUnfinished();
   }
 
   list(query: RunQuery): Promise<Run[]> {
@@ -170,8 +223,7 @@ export class RunService {
     const failed: string[] = [];
     for (const run of await this.deps.runs.listUnfinished()) {
       if (run.status === 'Queued' && !run.buildId) {
-        await this.start(run.id);
-        restarted.push(run.id);
+        if ((await this.resumeQueued(run)) === 'started') restarted.push(run.id);
       } else {
         await this.finish(run, { status: 'Error', error: 'the build was interrupted by a restart of cascade' });
         failed.push(run.id);
@@ -195,9 +247,9 @@ export class RunService {
     for (const run of unfinished.filter((r) => r.status === 'Queued' && !r.buildId)) {
       if (now - Date.parse(run.createdAt) < grace) continue;
       try {
-        const started = await this.start(run.id);
-        if (started.status === 'Running') report.started.push(run.id);
-        else report.recorded.push({ runId: run.id, status: started.status });
+        const outcome = await this.resumeQueued(run);
+        if (outcome === 'started') report.started.push(run.id);
+        else if (outcome !== 'waiting' && outcome !== 'Queued') report.recorded.push({ runId: run.id, status: outcome });
       } catch (error) {
         if (!(error instanceof RetryableError)) throw error;
         report.deferred.push({ runId: run.id, reason: error.message });
@@ -219,12 +271,32 @@ export class RunService {
     return report;
   }
 
+  /**
+   * A Queued run found without a build, after a crash or a restart: started once, unless it is
+   * an Image Update run whose place is to wait behind another. Says what became of it.
+   */
+  private async resumeQueued(run: Run): Promise<'started' | 'waiting' | Run['status']> {
+    if (run.trigger === 'Image Update' && run.taskName) {
+      const slot = await this.deps.slots.get(run.taskName);
+      if (slot.waiting === run.id) return 'waiting';
+      // Not in its task's places at all: the crash came before it was admitted.
+      if (slot.building !== run.id && (await this.admit(run)).admitted === 'wait') return 'waiting';
+      if (slot.building !== run.id) {
+        const now = await this.get(run.id);
+        return now.status === 'Running' ? 'started' : now.status;
+      }
+    }
+    const started = await this.start(run.id);
+    return started.status === 'Running' ? 'started' : started.status;
+  }
+
   private async createRun(input: {
     taskName?: string;
     trigger: Trigger;
     cause: RunCause;
     commit?: string;
     branch?: string;
+    origin?: RunOrigin;
     spec: BuildSpec;
   }): Promise<Run> {
     const { id, sequence } = await this.deps.runs.nextId();
@@ -241,6 +313,7 @@ export class RunService {
     const run: Run = {
       id,
       sequence,
+      origin: input.origin ?? { root: `run:${id}`, via: [] },
       platform: input.spec.platform,
       status: 'Queued',
       trigger: input.trigger,
@@ -260,8 +333,11 @@ export class RunService {
   private async finish(run: Run, result: Partial<BuildResult> & Pick<BuildResult, 'status'>): Promise<Run> {
     const finishedAt = result.finishedAt ?? this.deps.clock.now().toISOString();
     const startedAt = run.startedAt ?? run.createdAt;
+    // Before the run counts as finished: a push event read after that must find its producer.
+    if (result.status === 'Succeeded') await this.recordPushes(run, result.outputImages ?? []);
+    let finished: Run;
     try {
-      return await this.deps.runs.transition(run.id, ['Queued', 'Running'], {
+      finished = await this.deps.runs.transition(run.id, ['Queued', 'Running'], {
         status: result.status,
         finishedAt,
         startedAt,
@@ -271,8 +347,49 @@ export class RunService {
         ...(result.error !== undefined && { error: result.error }),
       });
     } catch (error) {
+      // Another caller finished it, and did what follows.
       if (error instanceof ConflictError) return this.get(run.id);
       throw error;
+    }
+    await this.afterFinish(finished);
+    return finished;
+  }
+
+  /** A successful run's pushes are its own: their push events carry its origin on, and cannot loop back to it. */
+  private async recordPushes(run: Run, outputs: BuildResult['outputImages']): Promise<void> {
+    if (!run.taskName) return;
+    const origin = run.origin ?? { root: `run:${run.id}`, via: [] };
+    for (const output of outputs) {
+      const ref = parseImageReference(output.reference);
+      if (!ref.tag) continue;
+      await this.deps.imageState.recordProducer(ref.registry, ref.repository, ref.tag, {
+        digest: output.digest,
+        taskName: run.taskName,
+        runId: run.id,
+        origin: { root: origin.root, via: [...origin.via, run.taskName] },
+      });
+    }
+  }
+
+  /**
+   * What a run's end sets off: the events held until it ended are queued again (after the
+   * transition, so that an event held concurrently is either taken here or released by its
+   * holder, see Dispatcher), and the Image Update run waiting behind it builds.
+   */
+  private async afterFinish(run: Run): Promise<void> {
+    if (!run.taskName) return;
+    const root = run.origin?.root ?? `run:${run.id}`;
+    await this.requeueHeld(root, run.taskName);
+    if (run.trigger === 'Image Update') {
+      const next = await this.deps.slots.release(run.taskName, run.id);
+      if (next) await this.startOrQueue(next);
+    }
+  }
+
+  /** Queues again every event held behind `upstreamTask` for the change `root`. */
+  async requeueHeld(root: string, upstreamTask: string): Promise<void> {
+    for (const held of await this.deps.deferrals.take(root, upstreamTask)) {
+      await this.deps.queue.send({ type: 'event', event: held.event, ...(held.forTask !== undefined && { forTask: held.forTask }) });
     }
   }
 
@@ -301,6 +418,31 @@ export class RunService {
       });
     }
     await this.deps.dependencies.replaceForTask(task.name, [...byKey.values()]);
-    await this.deps.tasks.put({ ...task, dependenciesCapturedAt: capturedAt, dependenciesCapturedBySequence: run.sequence });
+    // Which tasks push those bases: a change reaching several of them is built here after them.
+    const upstream = new Set<string>();
+    for (const dep of byKey.values()) {
+      const producer = await this.deps.imageState.producer(dep.registry, dep.repository, dep.tag);
+      if (producer && producer.taskName !== task.name) upstream.add(producer.taskName);
+    }
+    const { upstream: _before, ...rest } = task;
+    await this.deps.tasks.put({
+      ...rest,
+      dependenciesCapturedAt: capturedAt,
+      dependenciesCapturedBySequence: run.sequence,
+      ...(upstream.size > 0 && { upstream: [...upstream].sort() }),
+    });
+  }
+}
+
+function describeCause(cause: RunCause): string {
+  switch (cause.kind) {
+    case 'image-update':
+      return `${cause.base}@${cause.newDigest}`;
+    case 'git-commit':
+      return `commit ${cause.commit}`;
+    case 'timer':
+      return `timer ${cause.timerName}`;
+    case 'manual':
+      return 'a manual run';
   }
 }

@@ -47,6 +47,8 @@ export interface Task {
   dependenciesCapturedAt?: string;
   /** Sequence of the run that last recorded them: an older run's late result never overwrites a newer one's. */
   dependenciesCapturedBySequence?: number;
+  /** Tasks whose builds push the bases this task was last built from (recorded with its dependencies). */
+  upstream?: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -81,6 +83,16 @@ export interface ResolvedBaseImage {
   pinned: boolean;
 }
 
+/**
+ * Where a run's change came from: the first event (`root`) and the tasks whose builds carried it
+ * here (`via`, upstream first). A push made by cascade's own build carries its run's origin on,
+ * so that a chain of tasks is one change, and a task met again in `via` is a loop.
+ */
+export interface RunOrigin {
+  root: string;
+  via: string[];
+}
+
 export interface Run {
   id: string;
   /** Position in the installation's sequence; orders runs. */
@@ -105,6 +117,7 @@ export interface Run {
   error?: string;
   commit?: string;
   branch?: string;
+  origin?: RunOrigin;
 }
 
 /** Everything a builder needs to build and push one run. Holds secret references, never secrets. */
@@ -202,6 +215,14 @@ export interface Webhook {
   /** For registry webhooks: the login server the webhook speaks for when the payload does not say. */
   loginServer?: string;
   createdAt: string;
+}
+
+/** The run whose build pushed a tag's digest: a push event carrying that digest is cascade's own. */
+export interface ImageProducer {
+  digest: string;
+  taskName: string;
+  runId: string;
+  origin: RunOrigin;
 }
 
 /** What a builder reports when a build ends. */

@@ -63,7 +63,7 @@ describe('DynamoDbDependencyStore', () => {
 
   it('replaces a task’s edges, keeping the trigger record of the ones that stay', async () => {
     await store.replaceForTask('rp', [edge('rp', 'rp/stays'), edge('rp', 'rp/goes')]);
-    expect(await store.claimTrigger(edge('rp', 'rp/stays'), digest('c'), 'da7')).toBe(true);
+    expect(await store.claimTrigger(edge('rp', 'rp/stays'), { digest: digest('c'), at: '2026-11-28T05:00:00.000Z' }, 'da7')).toBe(true);
 
     await store.replaceForTask('rp', [
       edge('rp', 'rp/stays', { digest: digest('d'), capturedByRun: 'da8', capturedAt: '2024-05-02T00:00:00.000Z' }),
@@ -115,10 +115,13 @@ describe('DynamoDbDependencyStore', () => {
   });
 
   describe('claimTrigger', () => {
+    const LATER = '2026-11-28T06:00:00.000Z';
+    const push = (d: string, at = '2026-11-28T05:00:00.000Z') => ({ digest: d, at });
+
     it('lets exactly one of 20 concurrent claims for the same digest win', async () => {
       await store.replaceForTask('race', [edge('race', 'race/node')]);
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => store.claimTrigger(edge('race', 'race/node'), digest('9'), `run-${i}`)),
+        Array.from({ length: 20 }, (_, i) => store.claimTrigger(edge('race', 'race/node'), push(digest('9')), `run-${i}`)),
       );
       expect(results.filter(Boolean)).toHaveLength(1);
       const winner = `run-${results.indexOf(true)}`;
@@ -133,13 +136,25 @@ describe('DynamoDbDependencyStore', () => {
     ])('for %s returns %s', async (_case, expected, claimed) => {
       const task = `claim-${claimed.slice(7, 10)}`;
       await store.replaceForTask(task, [edge(task, 'claim/node')]);
-      expect(await store.claimTrigger(edge(task, 'claim/node'), digest('2'), 'first')).toBe(true);
-      expect(await store.claimTrigger(edge(task, 'claim/node'), claimed, 'second')).toBe(expected);
+      expect(await store.claimTrigger(edge(task, 'claim/node'), push(digest('2')), 'first')).toBe(true);
+      expect(await store.claimTrigger(edge(task, 'claim/node'), push(claimed, LATER), 'second')).toBe(expected);
+    });
+
+    it.each([
+      ['an older push, claimed after a newer one', '2026-11-28T04:59:00.000Z', digest('5'), false],
+      ['a push at the same time with a smaller digest', '2026-11-28T05:00:00.000Z', digest('1'), false],
+      ['a push at the same time with a greater digest', '2026-11-28T05:00:00.000Z', digest('f'), true],
+      ['a newer push', '2026-11-28T05:00:01.000Z', digest('5'), true],
+    ])('after a claim of a push at 05:00, %s: %s', async (_case, at, claimed, expected) => {
+      const task = `order-${at.slice(17, 19)}-${claimed.slice(7, 9)}`;
+      await store.replaceForTask(task, [edge(task, 'order/node')]);
+      expect(await store.claimTrigger(edge(task, 'order/node'), push(digest('3'), '2026-11-28T05:00:00.000Z'), 'first')).toBe(true);
+      expect(await store.claimTrigger(edge(task, 'order/node'), push(claimed, at), 'second')).toBe(expected);
     });
 
     it('refuses an edge that does not exist, without creating it', async () => {
       const ghost = edge('ghost', 'ghost/node');
-      expect(await store.claimTrigger(ghost, digest('4'), 'da1')).toBe(false);
+      expect(await store.claimTrigger(ghost, push(digest('4')), 'da1')).toBe(false);
       const raw = await table.client.send(
         new GetCommand({ TableName: table.tableName, Key: keys.dependency(BASE_REGISTRY, 'ghost/node', '9-alpine', 'ghost') }),
       );

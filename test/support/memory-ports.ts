@@ -61,5 +61,7 @@ export function memoryCascadePorts(): CascadePorts & { webhooks: MemoryWebhookSt
     logs: unused('logs') as CascadePorts['logs'],
     builder: unused('builder') as CascadePorts['builder'],
     digests: unused('digests') as CascadePorts['digests'],
+    slots: unused('slots') as CascadePorts['slots'],
+    deferrals: unused('deferrals') as CascadePorts['deferrals'],
   };
 }
