@@ -1,15 +1,12 @@
 // A burst of pushes of one base tag: per task at most one build running and one waiting, and
 // the waiting one builds the newest digest; the runs in between say what superseded them.
-import { startDrill, type Drill } from './harness';
+import { startDrillOnOneBase, type Drill } from './harness';
 
 jest.setTimeout(120_000);
 
 let drill: Drill;
 beforeEach(async () => {
-  drill = await startDrill();
-  await drill.registry.push('base/node:20', { notify: false });
-  await drill.task('app', ['base/node:20']);
-  await drill.task('other', ['base/node:20']);
+  drill = await startDrillOnOneBase();
 });
 afterEach(() => drill.stop());
 

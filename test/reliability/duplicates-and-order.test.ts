@@ -1,16 +1,13 @@
 // At-least-once, out-of-order delivery: the same push any number of times, concurrently, through
 // two webhooks, builds once; an older digest arriving late builds nothing; a deleted tag builds
 // nothing and marks the dependency.
-import { startDrill, type Drill } from './harness';
+import { startDrillOnOneBase, type Drill } from './harness';
 
 jest.setTimeout(120_000);
 
 let drill: Drill;
 beforeEach(async () => {
-  drill = await startDrill();
-  await drill.registry.push('base/node:20', { notify: false });
-  await drill.task('app', ['base/node:20']);
-  await drill.task('other', ['base/node:20']);
+  drill = await startDrillOnOneBase();
 });
 afterEach(() => drill.stop());
 

@@ -242,3 +242,12 @@ export async function startDrill(): Promise<Drill> {
     },
   };
 }
+
+/** The common drill: tasks `app` and `other`, each built once FROM `base/node:20`. */
+export async function startDrillOnOneBase(): Promise<Drill> {
+  const drill = await startDrill();
+  await drill.registry.push('base/node:20', { notify: false });
+  await drill.task('app', ['base/node:20']);
+  await drill.task('other', ['base/node:20']);
+  return drill;
+}
