@@ -49,15 +49,18 @@ const secrets = (prefix, ...actions) => ({ Sid: 'Secrets', Action: actions.map((
 const buildLogs = (...actions) => ({ Sid: 'BuildLogs', Action: actions.map((a) => `logs:${a}`), Resource: att('BuildLogGroup') });
 
 function functionStatements(prefix) {
-  // BatchWriteItem only deletes a task's dependencies with the task; transactions need the item actions.
+  // BatchWriteItem deletes a task's dependencies with the task (api) and writes a fan-out's runs
+  // (dispatcher); transactions need the item actions.
   const all = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'];
+  // A run's end can start the run waiting behind it and queue the events held behind it, so
+  // every function that finishes runs may start builds and send messages.
   return {
-    api: [records(...all, 'BatchWriteItem'), builds('StartBuild', 'StopBuild'), secrets(prefix, 'GetParameter', 'PutParameter', 'DeleteParameter'), buildLogs('GetLogEvents', 'CreateLogStream', 'PutLogEvents')],
+    api: [records(...all, 'BatchWriteItem'), queueSend, builds('StartBuild', 'StopBuild'), secrets(prefix, 'GetParameter', 'PutParameter', 'DeleteParameter'), buildLogs('GetLogEvents', 'CreateLogStream', 'PutLogEvents')],
     webhook: [records('GetItem', 'PutItem', 'DeleteItem'), queueSend],
-    dispatcher: [records(...all), queueSend, queueConsume, builds('StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
+    dispatcher: [records(...all, 'BatchGetItem', 'BatchWriteItem'), queueSend, queueConsume, builds('StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
     registryEvents: [records('PutItem', 'DeleteItem'), queueSend, deadLetters],
-    buildEvents: [records(...all), deadLetters],
-    reconciler: [records(...all), builds('BatchGetBuilds', 'StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
+    buildEvents: [records(...all), queueSend, builds('StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents'), deadLetters],
+    reconciler: [records(...all), queueSend, builds('BatchGetBuilds', 'StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
   };
 }
 

@@ -78,16 +78,25 @@ const TRANSACTION_LIMIT = 100;
 const UNPROCESSED_RETRIES = 8;
 
 export async function batchDelete(client: DynamoDBDocumentClient, tableName: string, itemKeys: ItemKey[]): Promise<void> {
-  for (let i = 0; i < itemKeys.length; i += BATCH_WRITE_LIMIT) {
-    let requests: BatchWriteCommandInput['RequestItems'] = {
-      [tableName]: itemKeys.slice(i, i + BATCH_WRITE_LIMIT).map((Key) => ({ DeleteRequest: { Key } })),
-    };
+  await batchWrite(client, tableName, itemKeys.map((Key) => ({ DeleteRequest: { Key } })));
+}
+
+/** Unconditional puts in batches of 25: for items whose keys nobody else can hold. */
+export async function batchPut(client: DynamoDBDocumentClient, tableName: string, items: Item[]): Promise<void> {
+  await batchWrite(client, tableName, items.map((Item) => ({ PutRequest: { Item } })));
+}
+
+type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
+
+async function batchWrite(client: DynamoDBDocumentClient, tableName: string, writes: WriteRequest[]): Promise<void> {
+  for (let i = 0; i < writes.length; i += BATCH_WRITE_LIMIT) {
+    let requests: BatchWriteCommandInput['RequestItems'] = { [tableName]: writes.slice(i, i + BATCH_WRITE_LIMIT) };
     for (let attempt = 0; ; attempt++) {
       const result: BatchWriteCommandOutput = await client.send(new BatchWriteCommand({ RequestItems: requests }));
       const unprocessed = result.UnprocessedItems?.[tableName] ?? [];
       if (unprocessed.length === 0) break;
       if (attempt >= UNPROCESSED_RETRIES) {
-        throw new Error(`DynamoDB left ${unprocessed.length} deletes unprocessed after ${attempt + 1} attempts`);
+        throw new Error(`DynamoDB left ${unprocessed.length} writes unprocessed after ${attempt + 1} attempts`);
       }
       // Unprocessed items mean throttling: back off before asking again.
       await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));

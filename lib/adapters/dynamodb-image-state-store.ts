@@ -23,13 +23,17 @@ export class DynamoDbImageStateStore implements ImageStateStore {
     this.tableName = options.tableName;
   }
 
-  async recordIfNewer(
+  async recordIfNewer(registry: string, repository: string, tag: string, digest: string, occurredAt: string): Promise<'newer' | 'same' | 'older'> {
+    return (await this.recordPush(registry, repository, tag, digest, occurredAt)).age;
+  }
+
+  async recordPush(
     registry: string,
     repository: string,
     tag: string,
     digest: string,
     occurredAt: string,
-  ): Promise<'newer' | 'same' | 'older'> {
+  ): Promise<{ age: 'newer' | 'same' | 'older'; producer?: ImageProducer }> {
     const time = Date.parse(occurredAt);
     if (Number.isNaN(time)) throw new ValidationError(`occurredAt "${occurredAt}" is not a date`, 'occurredAt');
     const key = keys.imageState(registry, repository, tag);
@@ -55,13 +59,15 @@ export class DynamoDbImageStateStore implements ImageStateStore {
           ReturnValues: 'ALL_OLD',
         }),
       );
-      return result.Attributes?.digest === digest ? 'same' : 'newer';
+      const producer = result.Attributes?.producedBy as ImageProducer | undefined;
+      return { age: result.Attributes?.digest === digest ? 'same' : 'newer', ...(producer && { producer }) };
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
       const stored: Item | undefined = (
         await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))
       ).Item;
-      return stored?.digest === digest ? 'same' : 'older';
+      const producer = stored?.producedBy as ImageProducer | undefined;
+      return { age: stored?.digest === digest ? 'same' : 'older', ...(producer && { producer }) };
     }
   }
 

@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../domain/errors'
 import type { RunQuery, RunStore } from '../domain/ports';
 import { TERMINAL_STATUSES, type Run, type RunStatus } from '../domain/types';
 import {
+  batchPut,
   createDocumentClient,
   isConditionFailed,
   queryAll,
@@ -38,30 +39,28 @@ export class DynamoDbRunStore implements RunStore {
   }
 
   async nextId(): Promise<{ id: string; sequence: number }> {
+    return (await this.nextIds(1))[0] as { id: string; sequence: number };
+  }
+
+  async nextIds(count: number): Promise<Array<{ id: string; sequence: number }>> {
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`cannot reserve ${count} run ids`);
     const result = await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.runCounter(),
-        UpdateExpression: 'ADD #value :one',
+        UpdateExpression: 'ADD #value :n',
         ExpressionAttributeNames: { '#value': 'value' },
-        ExpressionAttributeValues: { ':one': 1 },
+        ExpressionAttributeValues: { ':n': count },
         ReturnValues: 'UPDATED_NEW',
       }),
     );
-    const sequence = result.Attributes?.value;
-    if (typeof sequence !== 'number') throw new Error('the run counter returned no number');
-    return { id: `${this.prefix}${sequence}`, sequence };
+    const last = result.Attributes?.value;
+    if (typeof last !== 'number') throw new Error('the run counter returned no number');
+    return Array.from({ length: count }, (_, i) => ({ id: `${this.prefix}${last - count + 1 + i}`, sequence: last - count + 1 + i }));
   }
 
   async create(run: Run): Promise<void> {
-    const item: Item = {
-      ...withoutUndefined(run),
-      ...keys.run(run.id),
-      GSI1PK: keys.allRuns,
-      GSI1SK: sequenceKey(run.sequence),
-      ...(run.taskName !== undefined ? { GSI2PK: keys.taskRuns(run.taskName), GSI2SK: sequenceKey(run.sequence) } : {}),
-      ...(isTerminal(run.status) ? {} : { GSI3PK: keys.unfinishedRuns, GSI3SK: sequenceKey(run.sequence) }),
-    };
+    const item = this.toItem(run);
     try {
       await this.client.send(
         new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' }),
@@ -70,6 +69,22 @@ export class DynamoDbRunStore implements RunStore {
       if (isConditionFailed(error)) throw new ConflictError(`run "${run.id}" already exists`);
       throw error;
     }
+  }
+
+  /** Runs under ids nextIds reserved: no other writer can hold those keys, so they go in batches. */
+  async createMany(runs: Run[]): Promise<void> {
+    await batchPut(this.client, this.tableName, runs.map((run) => this.toItem(run)));
+  }
+
+  private toItem(run: Run): Item {
+    return {
+      ...withoutUndefined(run),
+      ...keys.run(run.id),
+      GSI1PK: keys.allRuns,
+      GSI1SK: sequenceKey(run.sequence),
+      ...(run.taskName !== undefined ? { GSI2PK: keys.taskRuns(run.taskName), GSI2SK: sequenceKey(run.sequence) } : {}),
+      ...(isTerminal(run.status) ? {} : { GSI3PK: keys.unfinishedRuns, GSI3SK: sequenceKey(run.sequence) }),
+    };
   }
 
   async get(id: string): Promise<Run | undefined> {

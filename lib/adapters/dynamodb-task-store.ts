@@ -1,4 +1,5 @@
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError } from '../domain/errors';
 import type { TaskStore } from '../domain/ports';
 import type { Task } from '../domain/types';
@@ -17,6 +18,9 @@ import { GSI1, GSI2, keys } from './dynamodb-table';
 export interface DynamoDbTaskStoreOptions extends DynamoDbStoreOptions {
   normalizeGitUrl?: (url: string) => string;
 }
+
+/** BatchGetItem reads at most 100 items a request. */
+const BATCH_GET_MAX = 100;
 
 export class DynamoDbTaskStore implements TaskStore {
   private readonly client: DynamoDBDocumentClient;
@@ -49,6 +53,25 @@ export class DynamoDbTaskStore implements TaskStore {
       new GetCommand({ TableName: this.tableName, Key: keys.task(name), ConsistentRead: true }),
     );
     return result.Item ? recordOf<Task>(result.Item) : undefined;
+  }
+
+  async getMany(names: string[]): Promise<Map<string, Task>> {
+    const found = new Map<string, Task>();
+    const unique = [...new Set(names)];
+    for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
+      let keysLeft: Array<Record<string, unknown>> = unique.slice(i, i + BATCH_GET_MAX).map((name) => ({ ...keys.task(name) }));
+      // DynamoDB may answer part of a batch and hand the rest back; at most a few rounds.
+      for (let round = 0; keysLeft.length > 0; round += 1) {
+        if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
+        const result = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keysLeft, ConsistentRead: true } } }));
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          const task = recordOf<Task>(item);
+          found.set(task.name, task);
+        }
+        keysLeft = (result.UnprocessedKeys?.[this.tableName]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
+      }
+    }
+    return found;
   }
 
   async put(task: Task): Promise<void> {

@@ -4,7 +4,8 @@ import { branchOf, decideGitCommit, decideImageUpdate } from './decisions';
 import { parseImageReference } from '../images/reference';
 import type { DeferralStore, DeliveryStore, DependencyStore, DigestResolver, ImageStateStore, Queue, TaskStore } from './ports';
 import type { RunService } from './run-service';
-import type { Dependency, GitEvent, ImageDeleteEvent, ImageEvent, ImageTagEvent, InboundEvent, RegistryCredential, Run, RunOrigin, Task } from './types';
+import { settleEach, throwFirstFailure } from './concurrency';
+import type { Dependency, GitEvent, ImageDeleteEvent, ImageEvent, ImageProducer, ImageTagEvent, InboundEvent, RegistryCredential, Run, RunOrigin, Task } from './types';
 
 export interface DispatchReport {
   event: string;
@@ -28,6 +29,20 @@ export interface DispatcherDeps {
 const GIT_DEDUPE_SECONDS = 7 * 24 * 3600;
 /** How long a change is remembered per task, so that two paths of one change build it once. */
 const ORIGIN_DEDUPE_SECONDS = 7 * 24 * 3600;
+
+/** How many dependents of one event are worked on at once. */
+const FAN_OUT_CONCURRENCY = 16;
+
+interface Candidate {
+  dep: Dependency;
+  task: Task;
+  reason: string;
+}
+
+/** The mark that a change was built for a task. */
+function onceKey(origin: RunOrigin, task: Task): string {
+  return `origin#${origin.root}#${task.name}`;
+}
 
 /** Where a run pushes, as `registry/repository:tag`. */
 function pushTargets(run: Run): string[] {
@@ -64,22 +79,25 @@ export class Dispatcher {
   private async onImage(event: ImageEvent, forTask?: string): Promise<DispatchReport> {
     const base = `${event.registry}/${event.repository}:${event.tag}`;
     const report: DispatchReport = { event: `${base}@${event.digest} (${event.source} ${event.deliveryId})`, started: [], skipped: [] };
-    const age = await this.deps.imageState.recordIfNewer(event.registry, event.repository, event.tag, event.digest, event.occurredAt);
-    if (age === 'older') {
+    // Independent reads, at once: the latency of a trigger is the number of round trips in a row.
+    const [recorded, unfinished, allDependents] = await Promise.all([
+      this.deps.imageState.recordPush(event.registry, event.repository, event.tag, event.digest, event.occurredAt),
+      this.deps.runs.unfinished(),
+      this.deps.dependencies.listDependents(event.registry, event.repository, event.tag),
+    ]);
+    if (recorded.age === 'older') {
       report.skipped.push({ reason: `a newer digest of ${base} was already seen; ${event.digest} arrived late` });
       return report;
     }
-    const unfinished = await this.deps.runs.unfinished();
-    const origin = await this.originOf(event, base, unfinished, forTask, report);
+    const origin = await this.originOf(event, base, recorded.producer, unfinished, forTask, report);
     if (!origin) return report;
 
-    const dependents = (await this.deps.dependencies.listDependents(event.registry, event.repository, event.tag)).filter(
-      (dep) => forTask === undefined || dep.taskName === forTask,
-    );
+    const dependents = allDependents.filter((dep) => forTask === undefined || dep.taskName === forTask);
     if (dependents.length === 0) report.skipped.push({ reason: `no task depends on ${base}` });
-    const candidates: Array<{ dep: Dependency; task: Task; reason: string }> = [];
+    const tasks = await this.deps.tasks.getMany(dependents.map((dep) => dep.taskName));
+    const candidates: Candidate[] = [];
     for (const dep of dependents) {
-      const task = await this.deps.tasks.get(dep.taskName);
+      const task = tasks.get(dep.taskName);
       const decision = decideImageUpdate(task, dep, event);
       if (!task || !decision.build) report.skipped.push({ task: dep.taskName, reason: decision.reason });
       else if (origin.via.includes(task.name)) {
@@ -90,70 +108,101 @@ export class Dispatcher {
     // Tasks rebuilding for this same change: a dependent that also builds on one of them waits for it.
     const rebuilding = new Set([...candidates.map((c) => c.task.name), ...unfinished.filter((r) => r.origin?.root === origin.root && r.taskName).map((r) => r.taskName as string)]);
     const heldBehind = new Set<string>();
+    const ready: Candidate[] = [];
+    for (const candidate of candidates) {
+      const { task } = candidate;
+      const blocker = task.upstream?.find((upstream) => upstream !== task.name && rebuilding.has(upstream));
+      if (!blocker) {
+        ready.push(candidate);
+        continue;
+      }
+      await this.deps.deferrals.defer(origin.root, blocker, { event, forTask: task.name });
+      heldBehind.add(blocker);
+      report.skipped.push({ task: task.name, reason: `${task.name} also builds on ${blocker}, which rebuilds for the same change: it builds once, after ${blocker}` });
+    }
+
     // Every run is created before any is admitted: a build that ends at once and pushes must
     // find all of this change's runs, so that what builds on several of them waits for them all.
-    const created: Array<{ run: Run; reason: string }> = [];
-    try {
-      await this.createRuns(event, base, origin, candidates, rebuilding, heldBehind, created, report);
-    } finally {
-      for (const { run, reason } of created) {
-        const admission = await this.deps.runs.admit(run);
-        report.started.push({
-          task: run.taskName as string,
-          runId: run.id,
-          reason: admission.admitted === 'build' ? reason : `${reason}; it builds after ${admission.behind}${admission.superseded ? `, in place of ${admission.superseded}` : ''}`,
-        });
-      }
-    }
+    const { created, failure } = await this.createRuns(event, base, origin, ready, report);
+    const admitted = await settleEach(created, FAN_OUT_CONCURRENCY, async ({ run }) => this.deps.runs.admit(run));
+    admitted.forEach((outcome, i) => {
+      const { run, reason } = created[i]!;
+      if (outcome.status === 'rejected') return;
+      const admission = outcome.value;
+      report.started.push({
+        task: run.taskName as string,
+        runId: run.id,
+        reason: admission.admitted === 'build' ? reason : `${reason}; it builds after ${admission.behind}${admission.superseded ? `, in place of ${admission.superseded}` : ''}`,
+      });
+    });
     // Every run this change calls for now exists: what waits behind a task that is not (or no
     // longer) rebuilding for it is let go at once.
     for (const upstream of heldBehind) await this.releaseIfIdle(origin.root, upstream);
+    // A run that exists but could not be admitted is admitted by the reconciler; the rest of
+    // this event is done, and the failure is reported so that the queue tries it again.
+    throwFirstFailure(admitted);
+    if (failure !== undefined) throw failure;
     return report;
   }
 
+  /**
+   * Claims each candidate's edge and marks the change as built for its task, then creates the
+   * runs of those that won, with run ids reserved in one request. Of any number of concurrent
+   * deliveries, the claim lets one win; the mark builds a task once per change, whatever path
+   * the change takes to it.
+   */
   private async createRuns(
     event: ImageEvent,
     base: string,
     origin: RunOrigin,
-    candidates: Array<{ dep: Dependency; task: Task; reason: string }>,
-    rebuilding: Set<string>,
-    heldBehind: Set<string>,
-    created: Array<{ run: Run; reason: string }>,
+    ready: Candidate[],
     report: DispatchReport,
-  ): Promise<void> {
-    for (const { dep, task, reason } of candidates) {
-      const blocker = task.upstream?.find((upstream) => upstream !== task.name && rebuilding.has(upstream));
-      if (blocker) {
-        await this.deps.deferrals.defer(origin.root, blocker, { event, forTask: task.name });
-        heldBehind.add(blocker);
-        report.skipped.push({ task: task.name, reason: `${task.name} also builds on ${blocker}, which rebuilds for the same change: it builds once, after ${blocker}` });
-        continue;
-      }
-      // The claim is the atomic step: of any number of concurrent deliveries, one wins.
+  ): Promise<{ created: Array<{ run: Run; reason: string }>; failure?: unknown }> {
+    let failure: unknown;
+    const claims = await settleEach(ready, FAN_OUT_CONCURRENCY, async ({ dep, task }): Promise<string | undefined> => {
       if (!(await this.deps.dependencies.claimTrigger(dep, { digest: event.digest, at: event.occurredAt }, event.deliveryId))) {
-        report.skipped.push({ task: task.name, reason: `a build of ${task.name} for ${base}@${event.digest} was already started` });
-        continue;
+        return `a build of ${task.name} for ${base}@${event.digest} was already started`;
       }
-      const once = `origin#${origin.root}#${task.name}`;
-      if (!(await this.deps.deliveries.markSeen(once, ORIGIN_DEDUPE_SECONDS))) {
-        report.skipped.push({ task: task.name, reason: `${task.name} was already rebuilt for this change (${origin.root})` });
-        continue;
+      // A change reaches a task by more than one path only through tasks it builds on; with none,
+      // its one path is this edge, and the claim alone makes it build once.
+      if (task.upstream?.length && !(await this.deps.deliveries.markSeen(onceKey(origin, task), ORIGIN_DEDUPE_SECONDS))) {
+        return `${task.name} was already rebuilt for this change (${origin.root})`;
       }
-      let run;
-      try {
-        run = await this.deps.runs.createTaskRun(task, {
-          trigger: 'Image Update',
-          cause: { kind: 'image-update', base, oldDigest: dep.digest, newDigest: event.digest, source: event.source, deliveryId: event.deliveryId },
-          origin,
-        });
-      } catch (error) {
-        // No run exists for the claim: give it back so the queue's retry of this event can build.
-        await this.deps.dependencies.releaseTrigger(dep, event.digest, event.deliveryId);
-        await this.deps.deliveries.forget(once);
-        throw error;
-      }
-      created.push({ run, reason });
+      return undefined;
+    });
+    const winners: Candidate[] = [];
+    claims.forEach((claim, i) => {
+      const candidate = ready[i]!;
+      if (claim.status === 'rejected') failure ??= claim.reason;
+      else if (claim.value) report.skipped.push({ task: candidate.task.name, reason: claim.value });
+      else winners.push(candidate);
+    });
+    if (winners.length === 0) return { created: [], failure };
+
+    try {
+      const ids = await this.deps.runs.reserveIds(winners.length);
+      const runs = await this.deps.runs.createTaskRuns(
+        winners.map(({ task, dep }, i) => ({
+          task,
+          request: {
+            trigger: 'Image Update' as const,
+            cause: { kind: 'image-update' as const, base, oldDigest: dep.digest, newDigest: event.digest, source: event.source, deliveryId: event.deliveryId },
+            origin,
+          },
+          reserved: ids[i]!,
+        })),
+      );
+      return { created: runs.map((run, i) => ({ run, reason: winners[i]!.reason })), failure };
+    } catch (error) {
+      // No runs exist for the claims: give them back so the queue's retry of this event can build.
+      await settleEach(winners, FAN_OUT_CONCURRENCY, (c) => this.giveBack(event, origin, c));
+      throw error;
     }
+  }
+
+  private async giveBack(event: ImageEvent, origin: RunOrigin, { dep, task }: Candidate): Promise<void> {
+    await this.deps.dependencies.releaseTrigger(dep, event.digest, event.deliveryId);
+    if (task.upstream?.length) await this.deps.deliveries.forget(onceKey(origin, task));
   }
 
   /**
@@ -172,8 +221,7 @@ export class Dispatcher {
    * in yet, waits for that result (a registry can tell of a push before the build reports it).
    * Any other push starts a change of its own.
    */
-  private async originOf(event: ImageEvent, base: string, unfinished: Run[], forTask: string | undefined, report: DispatchReport): Promise<RunOrigin | undefined> {
-    const producer = await this.deps.imageState.producer(event.registry, event.repository, event.tag);
+  private async originOf(event: ImageEvent, base: string, producer: ImageProducer | undefined, unfinished: Run[], forTask: string | undefined, report: DispatchReport): Promise<RunOrigin | undefined> {
     if (producer?.digest === event.digest) return producer.origin;
     const pusher = unfinished.find((run) => run.status === 'Running' && run.taskName && pushTargets(run).includes(base));
     if (pusher) {

@@ -18,6 +18,8 @@ export interface TaskStore {
   /** Fails with ConflictError when the name is taken. */
   create(task: Task): Promise<void>;
   get(name: string): Promise<Task | undefined>;
+  /** The tasks of these names that exist, in batches rather than one request each. */
+  getMany(names: string[]): Promise<Map<string, Task>>;
   put(task: Task): Promise<void>;
   delete(name: string): Promise<void>;
   list(): Promise<Task[]>;
@@ -35,7 +37,11 @@ export interface RunQuery {
 export interface RunStore {
   /** Next run id from the installation's atomic counter: `da1`, `da2`, … */
   nextId(): Promise<{ id: string; sequence: number }>;
+  /** The next `count` run ids, in order, with one request. */
+  nextIds(count: number): Promise<Array<{ id: string; sequence: number }>>;
   create(run: Run): Promise<void>;
+  /** Runs under ids from nextIds, which no other writer can hold: written in batches. */
+  createMany(runs: Run[]): Promise<void>;
   get(id: string): Promise<Run | undefined>;
   /**
    * Moves a run forward. Fails with ConflictError when the run is not in one of `from`
@@ -78,6 +84,8 @@ export interface DigestResolver {
 export interface ImageStateStore {
   /** Records the digest if `occurredAt` is newer than what is stored. Returns whether it was recorded or equal. */
   recordIfNewer(registry: string, repository: string, tag: string, digest: string, occurredAt: string): Promise<'newer' | 'same' | 'older'>;
+  /** recordIfNewer, and the tag's producer read in the same request. */
+  recordPush(registry: string, repository: string, tag: string, digest: string, occurredAt: string): Promise<{ age: 'newer' | 'same' | 'older'; producer?: ImageProducer }>;
   /** Records that a run of cascade's pushed `producer.digest` to the tag. */
   recordProducer(registry: string, repository: string, tag: string, producer: ImageProducer): Promise<void>;
   /** The run that last pushed the tag, if cascade did. */

@@ -25,6 +25,16 @@ export interface RunServiceDeps {
   queue: Queue;
 }
 
+interface NewRun {
+  taskName?: string;
+  trigger: Trigger;
+  cause: RunCause;
+  commit?: string;
+  branch?: string;
+  origin?: RunOrigin;
+  spec: BuildSpec;
+}
+
 /** What one pass of the reconciler found and did. */
 export interface ReconcileReport {
   /** Unfinished runs looked at. */
@@ -58,28 +68,49 @@ export class RunService {
     return this.start(run.id);
   }
 
+  /** Run ids for runs about to be created, reserved with one request. */
+  reserveIds(count: number): Promise<Array<{ id: string; sequence: number }>> {
+    return this.deps.runs.nextIds(count);
+  }
+
   /** Creates a Queued run of `task` without starting it. */
   async createTaskRun(task: Task, request: RunRequest): Promise<Run> {
-    const branch = request.branch ?? (task.context.kind === 'git' ? task.context.branch : undefined);
-    const run = await this.createRun({
-      taskName: task.name,
-      trigger: request.trigger,
-      cause: request.cause,
-      commit: request.commit,
-      branch,
-      origin: request.origin,
-      spec: {
-        registry: task.registry,
-        images: task.images,
-        context: task.context,
-        dockerfile: task.dockerfile,
-        buildArgs: task.buildArgs,
-        platform: task.platform,
-        credentials: task.credentials,
-        commit: request.commit,
-      },
-    });
+    const { id, sequence } = await this.deps.runs.nextId();
+    const run = this.taskRun(task, request, { id, sequence });
+    await this.deps.runs.create(run);
     return run;
+  }
+
+  /** Queued runs of many tasks, under ids reserved before (reserveIds), written in batches. */
+  async createTaskRuns(entries: Array<{ task: Task; request: RunRequest; reserved: { id: string; sequence: number } }>): Promise<Run[]> {
+    const runs = entries.map(({ task, request, reserved }) => this.taskRun(task, request, reserved));
+    await this.deps.runs.createMany(runs);
+    return runs;
+  }
+
+  private taskRun(task: Task, request: RunRequest, reserved: { id: string; sequence: number }): Run {
+    const branch = request.branch ?? (task.context.kind === 'git' ? task.context.branch : undefined);
+    return this.newRun(
+      {
+        taskName: task.name,
+        trigger: request.trigger,
+        cause: request.cause,
+        commit: request.commit,
+        branch,
+        origin: request.origin,
+        spec: {
+          registry: task.registry,
+          images: task.images,
+          context: task.context,
+          dockerfile: task.dockerfile,
+          buildArgs: task.buildArgs,
+          platform: task.platform,
+          credentials: task.credentials,
+          commit: request.commit,
+        },
+      },
+      reserved,
+    );
   }
 
   async runTaskByName(name: string, request: RunRequest): Promise<Run> {
@@ -111,9 +142,13 @@ export class RunService {
     return this.start(run.id);
   }
 
-  /** Starts a Queued run's build. Idempotent: a run that is no longer Queued is returned as it is. */
-  async start(runId: string): Promise<Run> {
-    const run = await this.get(runId);
+  /**
+   * Starts a Queued run's build. Idempotent: a run that is no longer Queued is returned as it is.
+   * Given the run just created, it is not read again.
+   */
+  async start(runOrId: string | Run): Promise<Run> {
+    const run = typeof runOrId === 'string' ? await this.get(runOrId) : runOrId;
+    const runId = run.id;
     if (run.status !== 'Queued' || run.buildId) return run;
     let buildId: string;
     try {
@@ -138,12 +173,12 @@ export class RunService {
   }
 
   /** Starts a run now, or, when the builder is throttled, later from the queue. */
-  async startOrQueue(runId: string): Promise<void> {
+  async startOrQueue(runOrId: string | Run): Promise<void> {
     try {
-      await this.start(runId);
+      await this.start(runOrId);
     } catch (error) {
       if (!(error instanceof RetryableError)) throw error;
-      await this.deps.queue.send({ type: 'start-run', runId });
+      await this.deps.queue.send({ type: 'start-run', runId: typeof runOrId === 'string' ? runOrId : runOrId.id });
     }
   }
 
@@ -155,7 +190,7 @@ export class RunService {
     const taskName = run.taskName as string;
     const admission = await this.deps.slots.admit(taskName, run.id);
     if (admission.admitted === 'build') {
-      await this.startOrQueue(run.id);
+      await this.startOrQueue(run);
       return admission;
     }
     // A building run that ended without giving its place back (a crash in between) gives it now.
@@ -290,16 +325,14 @@ export class RunService {
     return started.status === 'Running' ? 'started' : started.status;
   }
 
-  private async createRun(input: {
-    taskName?: string;
-    trigger: Trigger;
-    cause: RunCause;
-    commit?: string;
-    branch?: string;
-    origin?: RunOrigin;
-    spec: BuildSpec;
-  }): Promise<Run> {
-    const { id, sequence } = await this.deps.runs.nextId();
+  private async createRun(input: NewRun): Promise<Run> {
+    const run = this.newRun(input, await this.deps.runs.nextId());
+    await this.deps.runs.create(run);
+    return run;
+  }
+
+  /** A Queued run under `reserved`, its image templates rendered. */
+  private newRun(input: NewRun, { id, sequence }: { id: string; sequence: number }): Run {
     const now = this.deps.clock.now();
     const values = {
       'Run.ID': id,
@@ -310,7 +343,7 @@ export class RunService {
       'Run.Branch': input.branch ?? '',
     };
     const images = input.spec.images.map((template) => renderTemplate(template, values));
-    const run: Run = {
+    return {
       id,
       sequence,
       origin: input.origin ?? { root: `run:${id}`, via: [] },
@@ -326,8 +359,6 @@ export class RunService {
       ...(input.commit !== undefined && { commit: input.commit }),
       ...(input.branch !== undefined && { branch: input.branch }),
     };
-    await this.deps.runs.create(run);
-    return run;
   }
 
   private async finish(run: Run, result: Partial<BuildResult> & Pick<BuildResult, 'status'>): Promise<Run> {

@@ -21,7 +21,14 @@ export interface WebhookServiceDeps {
   clock: Clock;
   /** Base URL the providers post to, e.g. `http://127.0.0.1:3000`. */
   publicUrl: string;
+  /**
+   * How long a webhook read for a delivery is reused for the next ones (default 5 s). Changes
+   * made through this service apply at once; made elsewhere (another Lambda), within this time.
+   */
+  webhookCacheMs?: number;
 }
+
+const WEBHOOK_CACHE_MS = 5000;
 
 export interface WebhookView {
   name: string;
@@ -51,6 +58,7 @@ export interface ReceiveResult {
 
 export class WebhookService {
   private readonly intake: EventIntake;
+  private readonly cache = new Map<string, { webhook: Webhook; until: number }>();
 
   constructor(private readonly deps: WebhookServiceDeps) {
     this.intake = new EventIntake(deps);
@@ -79,6 +87,7 @@ export class WebhookService {
     const current = webhook.secrets[0] as string;
     const next = { ...webhook, secrets: [current, newSecret()] };
     await this.deps.webhooks.setSecrets(name, next.secrets);
+    this.cache.delete(name);
     return this.secretView(next);
   }
 
@@ -88,6 +97,7 @@ export class WebhookService {
     if (webhook.secrets.length < 2) throw new ConflictError(`webhook "${name}" has no rotation under way; start one with rotate-secret`);
     const next = { ...webhook, secrets: [webhook.secrets[webhook.secrets.length - 1] as string] };
     await this.deps.webhooks.setSecrets(name, next.secrets);
+    this.cache.delete(name);
     return this.view(next);
   }
 
@@ -102,6 +112,7 @@ export class WebhookService {
   async delete(name: string): Promise<void> {
     await this.require(name);
     await this.deps.webhooks.delete(name);
+    this.cache.delete(name);
   }
 
   /**
@@ -112,7 +123,7 @@ export class WebhookService {
     if (request.rawBody.length > MAX_WEBHOOK_BODY_BYTES) {
       throw new PayloadTooLargeError(`webhook bodies are limited to ${MAX_WEBHOOK_BODY_BYTES} bytes; this one has ${request.rawBody.length}`);
     }
-    const webhook = await this.require(name);
+    const webhook = await this.forDelivery(name);
     const provider = getProvider(webhook.provider);
     if (!acceptsContentType(provider, request.headers['content-type'])) {
       throw new UnsupportedMediaTypeError(
@@ -126,6 +137,16 @@ export class WebhookService {
     const normalized = provider.normalize(request, webhook);
     if (normalized.ping) return { accepted: 0, ignored: normalized.ignored, ping: true };
     return this.intake.accept(webhook.name, normalized);
+  }
+
+  /** The webhook a delivery is for, read at most once per cache period: every delivery needs it. */
+  private async forDelivery(name: string): Promise<Webhook> {
+    const now = this.deps.clock.now().getTime();
+    const cached = this.cache.get(name);
+    if (cached && cached.until > now) return cached.webhook;
+    const webhook = await this.require(name);
+    this.cache.set(name, { webhook, until: now + (this.deps.webhookCacheMs ?? WEBHOOK_CACHE_MS) });
+    return webhook;
   }
 
   private async require(name: string): Promise<Webhook> {

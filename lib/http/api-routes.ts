@@ -18,7 +18,10 @@ import {
 import { jsonBody, type Route } from './router';
 import { json, noContent, text } from './types';
 
-const receiveWebhook: Route<Cascade>['handle'] = async (request, { name, secret }, cascade) => {
+/** All a webhook route needs of cascade: the receiver. */
+export type WebhookContext = Pick<Cascade, 'webhooks'>;
+
+const receiveWebhook: Route<WebhookContext>['handle'] = async (request, { name, secret }, cascade) => {
   const result = await cascade.webhooks.receive(name as string, {
     headers: request.headers,
     rawBody: request.body,
@@ -30,7 +33,7 @@ const receiveWebhook: Route<Cascade>['handle'] = async (request, { name, secret 
 };
 
 /** Routes of the webhook function: providers post here. The second form carries the secret in the path. */
-export const webhookRoutes: Route<Cascade>[] = [
+export const webhookRoutes: Route<WebhookContext>[] = [
   { method: 'POST', path: '/webhooks/{name}', handle: receiveWebhook },
   { method: 'POST', path: '/webhooks/{name}/{secret}', handle: receiveWebhook },
 ];

@@ -1,5 +1,6 @@
 // The whole of cascade on one machine: DynamoDB Local persisting under the data folder, the
 // HTTP server with the deployment's routes, an in-process queue, and builds on buildah.
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,6 +44,8 @@ export interface LocalStack {
   port: number;
   cascade: Cascade;
   queue: InProcessQueue;
+  /** The records' table, for tools that seed or watch it (the benchmark). */
+  dynamo: { client: DynamoDBDocumentClient; tableName: string; endpoint: string };
   /** Resolves when no message is queued and no local build is running. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -134,6 +137,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: server.port,
       cascade,
       queue,
+      dynamo: { client, tableName, endpoint: dynamo.endpoint },
       async idle() {
         // A finished build posts its result to the queue, and a pushed image may notify cascade
         // again: wait until a whole pass finds both quiet.

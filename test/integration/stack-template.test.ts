@@ -455,6 +455,30 @@ describe('IAM', () => {
       commitTriggerEnabled: true,
     });
     const manual = { trigger: 'Manual' as const, cause: { kind: 'manual' as const } };
+    let pushes = 0;
+    /** `count` Image Update runs of one task, admitted in turn: the first builds, the last waits. */
+    async function imageUpdates(cascade: Cascade, taskName: string, count: number) {
+      const task = (await cascade.tasks.get(taskName))!;
+      const runs = [];
+      for (let i = 0; i < count; i += 1) {
+        const run = await cascade.runs.createTaskRun(task, {
+          trigger: 'Image Update',
+          cause: { kind: 'image-update', base: `${ECR_BASE}/baseimages/node:9-alpine`, newDigest: `sha256:${String(i).repeat(64)}`, source: 'ecr', deliveryId: `u-${i}` },
+          origin: { root: `image:${ECR_BASE}/baseimages/node:9-alpine@u${i}`, via: [] },
+        });
+        await cascade.runs.admit(run);
+        runs.push((await cascade.runs.get(run.id))!);
+      }
+      return runs;
+    }
+    /** A push event for a tag `run` is pushing: it is held until the run's result is in. */
+    async function holdBehind(cascade: Cascade, run: { spec: { registry: string; images: string[] } }) {
+      const [repository, tag] = run.spec.images[0]!.split(':') as [string, string];
+      const report = await cascade.dispatcher.dispatch({
+        kind: 'image', source: 'ecr', registry: run.spec.registry, repository, tag, digest: `sha256:${'e'.repeat(63)}${(pushes += 1) % 10}`, occurredAt: new Date().toISOString(), deliveryId: `held-${pushes}`,
+      });
+      expect(report.skipped[0]?.reason).toMatch(/is pushing .*: the event waits for its result/);
+    }
 
     /**
      * Each scenario seeds what its function finds, calls `record()`, then drives the function
@@ -466,6 +490,9 @@ describe('IAM', () => {
         await cascade.tasks.create(newTask('legacy'));
         const legacy = await cascade.runs.runTaskByName('legacy', manual);
         await cascade.runs.recordResult(succeeded(legacy.id));
+        await cascade.tasks.create(newTask('busy'));
+        const [building] = await imageUpdates(cascade, 'busy', 2);
+        await holdBehind(cascade, building!);
         record();
         const handle = createApiHandler(cascade);
         const expectStatus = async (event: APIGatewayProxyEventV2, status: number) => expect((await handle(event)).statusCode).toBe(status);
@@ -476,11 +503,15 @@ describe('IAM', () => {
         await expectStatus(apiEvent('POST', '/api/tasks/helloworld/credentials', { loginServer: 'docker.io', username: 'bot', password: 'hub-password-1' }), 200);
         await expectStatus(apiEvent('DELETE', '/api/tasks/helloworld/credentials/docker.io'), 200);
         await expectStatus(apiEvent('PUT', '/api/registries/quay.io/login', { username: 'bot', password: 'quay-password-1' }), 204);
-        await expectStatus(apiEvent('POST', '/api/tasks/helloworld/runs', {}), 202);
+        const started = await handle(apiEvent('POST', '/api/tasks/helloworld/runs', {}));
+        expect(started.statusCode).toBe(202);
+        const manualRun = (JSON.parse(started.body as string) as { id: string }).id;
         await expectStatus(apiEvent('GET', '/api/runs', undefined, 'top=5'), 200);
-        await expectStatus(apiEvent('GET', '/api/runs/da2'), 200);
-        await expectStatus(apiEvent('GET', '/api/runs/da2/log'), 200);
-        await expectStatus(apiEvent('POST', '/api/runs/da2/cancel'), 200);
+        await expectStatus(apiEvent('GET', `/api/runs/${manualRun}`), 200);
+        await expectStatus(apiEvent('GET', `/api/runs/${manualRun}/log`), 200);
+        await expectStatus(apiEvent('POST', `/api/runs/${manualRun}/cancel`), 200);
+        // Canceling a building Image Update run queues what was held behind it and starts the waiting one.
+        await expectStatus(apiEvent('POST', `/api/runs/${building!.id}/cancel`), 200);
         // A quick build to a registry with a stored login: the build reads that login.
         await expectStatus(apiEvent('POST', '/api/builds', { registry: 'quay.io', images: ['base:1'], context: 'https://github.com/example/base.git', file: 'Dockerfile' }), 202);
         // A build CodeBuild refuses: the run says why, and so does its log.
@@ -550,23 +581,35 @@ describe('IAM', () => {
         world.fault('SendMessage', 'ThrottlingException');
         await expect(handle({ ...fixture<Json>('events/registryEvents.json'), id: 'another' })).rejects.toThrow('ThrottlingException');
       },
-      async buildEvents(cascade, record) {
+      async buildEvents(cascade, record, world) {
         await cascade.tasks.create(newTask('helloworld'));
+        await cascade.tasks.create(newTask('onquay', 'quay.io'));
         await cascade.runs.runTaskByName('helloworld', manual);
         await cascade.runs.recordResult({ ...succeeded('da1'), baseImages: [{ ...succeeded('da1').baseImages[0]!, tag: '8-alpine' }] });
         await cascade.runs.runTaskByName('helloworld', manual);
+        const [building, waiting] = await imageUpdates(cascade, 'onquay', 2);
+        await holdBehind(cascade, building!);
         record();
         const handle = createBuildEventsHandler(cascade, { projectName: 'cascade-dev' });
+        const forRun = (runId: string) => {
+          const event = fixture<{ detail: { 'additional-information': { environment: { 'environment-variables': Array<{ name: string; value: string }> } } } }>('events/buildEvents.json');
+          for (const v of event.detail['additional-information'].environment['environment-variables']) if (v.name === 'CASCADE_RUN_ID') v.value = runId;
+          return event;
+        };
         // The newer run's result replaces the dependencies the first one captured.
-        const second = fixture<{ detail: { 'additional-information': { environment: { 'environment-variables': Array<{ name: string; value: string }> } } } }>('events/buildEvents.json');
-        for (const v of second.detail['additional-information'].environment['environment-variables']) if (v.name === 'CASCADE_RUN_ID') v.value = 'da2';
-        await expect(handle(second)).resolves.toMatchObject({ kind: 'result' });
+        await expect(handle(forRun('da2'))).resolves.toMatchObject({ kind: 'result' });
+        // The building run's end queues the event held behind it, and starts the waiting run,
+        // which CodeBuild refuses: its log says why.
+        world.fault('StartBuild', 'InvalidInputException');
+        await expect(handle(forRun(building!.id))).resolves.toMatchObject({ kind: 'result' });
+        expect((await cascade.runs.get(waiting!.id)).status).toBe('Error');
       },
       async reconciler(cascade, record, world) {
         await cascade.tasks.create(newTask('helloworld'));
         await cascade.tasks.create(newTask('onquay', 'quay.io'));
         await cascade.runs.recordResult({ ...succeeded((await cascade.runs.runTaskByName('helloworld', manual)).id), baseImages: [{ ...succeeded('').baseImages[0]!, tag: '8-alpine' }] });
         const lost = await cascade.runs.runTaskByName('helloworld', manual);
+        await holdBehind(cascade, lost);
         await cascade.runs.createTaskRun((await cascade.tasks.get('helloworld'))!, manual);
         await cascade.runs.createTaskRun((await cascade.tasks.get('onquay'))!, manual);
         record();
