@@ -9,6 +9,8 @@ command -v buildah >/dev/null || need+=(buildah)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v git >/dev/null || need+=(git)
+# npm run bench unpacks the functions' bundles to time their import.
+command -v unzip >/dev/null || need+=(unzip)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 # The tutorial's base image is made FROM scratch with a static busybox.
 if ! command -v file >/dev/null || ! file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
