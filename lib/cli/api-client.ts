@@ -195,13 +195,14 @@ export class CascadeApiClient {
   }
 
   private unreachable(err: unknown): UnreachableError {
+    // A deployed API is not started by hand: then the advice is to check the URL.
+    const local = this.signer === undefined;
     if (err instanceof Error && err.name === 'TimeoutError') {
-      return new UnreachableError(
-        `cascade at ${this.baseUrl} did not answer within ${Math.round(this.timeoutMs / 1000)}s: check that it is running ("cascade up") or set CASCADE_API`,
-        { cause: err },
-      );
+      const advice = local ? 'check that it is running ("cascade up") or set CASCADE_API' : 'check the URL in CASCADE_API and your network';
+      return new UnreachableError(`cascade at ${this.baseUrl} did not answer within ${Math.round(this.timeoutMs / 1000)}s: ${advice}`, { cause: err });
     }
-    return new UnreachableError(`cannot reach cascade at ${this.baseUrl}: start it with "cascade up" or set CASCADE_API`, { cause: err });
+    const advice = local ? 'start it with "cascade up" or set CASCADE_API' : 'check the URL in CASCADE_API and your network';
+    return new UnreachableError(`cannot reach cascade at ${this.baseUrl}: ${advice}`, { cause: err });
   }
 
   private iamRefusal(reason: string): IamAuthorizationError {

@@ -145,6 +145,17 @@ describe('talking to the server', () => {
     });
   });
 
+  it('says to check the URL, not to start cascade, when a deployed (signed) API cannot be reached', async () => {
+    const port = await freePort();
+    const result = await runCli(['task', 'list'], {
+      api: `http://127.0.0.1:${port}`,
+      cwd,
+      env: { CASCADE_API_AUTH: 'aws-iam', AWS_REGION: 'eu-west-1' },
+      awsCredentials: async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-real-secret-key' }),
+    });
+    expect(result).toEqual({ code: 1, stdout: '', stderr: `error: cannot reach cascade at http://127.0.0.1:${port}: check the URL in CASCADE_API and your network\n` });
+  });
+
   it('keeps the path of CASCADE_API (an API Gateway stage) in front of every route', async () => {
     api.reset(() => ({ status: 200, json: { tasks: [] } }));
     const result = await runCli(['task', 'list'], { api: `${api.url}/dev/`, cwd });
