@@ -1,10 +1,10 @@
 // DigestResolver on the registry HTTP API: a manifest HEAD request (not counted as a pull on
 // Docker Hub), with the dependent tasks' credentials first and cascade's own login after.
-import { RegistryError } from '../domain/errors';
-import type { DigestResolver, SecretStore } from '../domain/ports';
+import { RegistryError, RegistryRateLimitedError } from '../domain/errors';
+import type { DigestResolver, SecretStore, TagDigest } from '../domain/ports';
 import type { RegistryLogins } from '../domain/registry-logins';
 import type { RegistryCredential } from '../domain/types';
-import { RegistryClient, type RegistryClientOptions } from '../images/registry-client';
+import { RegistryClient, type RegistryClientOptions, type RegistryCredentials } from '../images/registry-client';
 
 export interface RegistryDigestResolverOptions {
   secrets: SecretStore;
@@ -13,11 +13,25 @@ export interface RegistryDigestResolverOptions {
   fetch?: RegistryClientOptions['fetch'];
 }
 
+type TagRef = { registry: string; repository: string; tag: string };
+
 export class RegistryDigestResolver implements DigestResolver {
   constructor(private readonly options: RegistryDigestResolverOptions) {}
 
-  async resolve(ref: { registry: string; repository: string; tag: string }, credentials: RegistryCredential[]): Promise<string> {
-    const candidates: Array<{ username: string; password: string } | undefined> = [];
+  async resolve(ref: TagRef, credentials: RegistryCredential[]): Promise<string> {
+    return this.withCredentials(ref, credentials, async (client) => (await client.headManifestDigest(ref)).digest);
+  }
+
+  async resolveForPlatform(ref: TagRef, platform: string, credentials: RegistryCredential[], known?: TagDigest): Promise<TagDigest> {
+    return this.withCredentials(ref, credentials, async (client) => {
+      const { digest, platformDigest } = await client.tagDigest(ref, platform, known);
+      return { digest, platformDigest };
+    });
+  }
+
+  /** Tries `call` with each usable credential for the host in turn, then cascade's login. */
+  private async withCredentials<T>(ref: TagRef, credentials: RegistryCredential[], call: (client: RegistryClient) => Promise<T>): Promise<T> {
+    const candidates: Array<RegistryCredentials | undefined> = [];
     for (const credential of credentials) {
       if (credential.kind !== 'basic' || credential.loginServer !== ref.registry) continue;
       const password = await this.options.secrets.get(credential.secretRef);
@@ -32,9 +46,11 @@ export class RegistryDigestResolver implements DigestResolver {
         ...(this.options.fetch && { fetch: this.options.fetch }),
       });
       try {
-        return (await client.headManifestDigest(ref)).digest;
+        return await call(client);
       } catch (error) {
         lastError = error;
+        // A 429 is the registry's answer to us, whoever we log in as: asking again only deepens it.
+        if (error instanceof RegistryRateLimitedError) throw error;
         // Only a refusal is worth another credential; anything else is the answer.
         if (!(error instanceof RegistryError) || !/unauthorized|denied|forbidden/i.test(error.message)) throw error;
       }

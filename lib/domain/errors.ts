@@ -72,9 +72,17 @@ export class UnsupportedMediaTypeError extends CascadeError {
 /** A registry could not be reached or refused us. `reason` is the registry's own words. */
 export class RegistryError extends CascadeError {
   readonly status = 502;
-  readonly code = 'registry_error';
+  readonly code: string = 'registry_error';
   constructor(readonly registry: string, reason: string, options?: { cause?: unknown }) {
     super(`registry ${registry}: ${reason}`, options);
+  }
+}
+
+/** The registry answered 429: ask again no sooner than `retryAfterMs` from now (its Retry-After, when it sent one). */
+export class RegistryRateLimitedError extends RegistryError {
+  override readonly code = 'registry_rate_limited';
+  constructor(registry: string, reason: string, readonly retryAfterMs: number | undefined) {
+    super(registry, reason);
   }
 }
 

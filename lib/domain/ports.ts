@@ -78,6 +78,21 @@ export interface DependencyStore {
 export interface DigestResolver {
   /** `credentials` are the dependent tasks' credentials for that host, tried before cascade's own login. */
   resolve(ref: { registry: string; repository: string; tag: string }, credentials: RegistryCredential[]): Promise<string>;
+  /**
+   * For the poller: the tag's digest and, when it is an index, the digest of the image for
+   * `platform` (`os/arch[/variant]`); for a single image both are the same. When the tag's digest
+   * still equals `known.digest`, `known.platformDigest` is reused without fetching the index
+   * (a HEAD request only, which registries do not count as a pull). A 429 is thrown as
+   * RegistryRateLimitedError.
+   */
+  resolveForPlatform(ref: { registry: string; repository: string; tag: string }, platform: string, credentials: RegistryCredential[], known?: TagDigest): Promise<TagDigest>;
+}
+
+export interface TagDigest {
+  /** What the tag points to: an index or a single image. */
+  digest: string;
+  /** The image the platform's build would pull. */
+  platformDigest: string;
 }
 
 /** Per tag: the newest digest seen, so that a late, older event never wins; and who pushed it. */

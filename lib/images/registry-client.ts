@@ -1,7 +1,8 @@
 // A small client for the OCI distribution API: tag → digest, manifests and image configs,
-// with the Basic and Bearer-token auth flows registries use.
+// with the Basic and Bearer-token auth flows registries use. A 429 from the registry or its
+// token server is a RegistryRateLimitedError carrying the registry's Retry-After.
 import { createHash } from 'node:crypto';
-import { InvalidImageReferenceError, RegistryError } from '../domain/errors';
+import { InvalidImageReferenceError, RegistryError, RegistryRateLimitedError } from '../domain/errors';
 import type { ImageRef } from '../domain/types';
 
 export interface RegistryCredentials {
@@ -32,6 +33,17 @@ const MANIFEST_ACCEPT = [
   MEDIA_TYPES.dockerManifestList,
   MEDIA_TYPES.dockerManifest,
 ].join(', ');
+
+const INDEX_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerManifestList]);
+const IMAGE_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest]);
+
+/** What a tag points to, and the image a build for one platform would pull from it. */
+export interface TagPlatformDigest {
+  digest: string;
+  mediaType: string;
+  /** The platform's image manifest; equals `digest` for a single-image tag. */
+  platformDigest: string;
+}
 
 export interface Descriptor {
   mediaType: string;
@@ -122,16 +134,36 @@ export class RegistryClient {
    * registry's own error reason, since HEAD responses have no body.
    */
   async headManifestDigest(ref: ImageRef): Promise<{ digest: string; mediaType: string }> {
-    const target = this.target(ref);
-    const res = await this.request(target, 'HEAD', `/v2/${target.repository}/manifests/${target.reference}`, MANIFEST_ACCEPT);
-    const digest = res.headers.get('docker-content-digest');
-    if (res.ok && digest && /^sha256:[a-f0-9]{64}$/.test(digest) && (!ref.digest || digest === ref.digest)) {
-      return { digest, mediaType: mediaTypeOf(res) ?? '' };
-    }
-    // A GET counts as a pull against rate limits: do not add one to a throttled or failing registry.
-    if (res.status === 429 || res.status >= 500) throw await this.failure(target, res, `manifest ${target.display}`);
+    const head = await this.head(this.target(ref), ref);
+    if (head) return { digest: head.digest, mediaType: head.mediaType ?? '' };
     const manifest = await this.getManifest(ref);
     return { digest: manifest.digest, mediaType: manifest.mediaType };
+  }
+
+  /**
+   * The tag's digest and the digest of its image for `platform` (`os/arch[/variant]`), for a
+   * poller: a new architecture added to an index changes `digest` but not `platformDigest`.
+   * When HEAD still names `known.digest`, `known.platformDigest` is returned after that one HEAD.
+   * A single image is not fetched at all; an index is fetched once per level of nesting.
+   */
+  async tagDigest(ref: ImageRef, platform: string, known?: { digest: string; platformDigest: string }): Promise<TagPlatformDigest> {
+    const target = this.target(ref);
+    const head = await this.head(target, ref);
+    let manifest: Manifest;
+    if (head) {
+      const mediaType = head.mediaType ?? '';
+      if (known && head.digest === known.digest) return { digest: head.digest, mediaType, platformDigest: known.platformDigest };
+      if (IMAGE_TYPES.has(mediaType)) return { digest: head.digest, mediaType, platformDigest: head.digest };
+      // By digest, so the index read is the one HEAD named even if the tag moves meanwhile.
+      manifest = await this.getManifest({ registry: ref.registry, repository: ref.repository, digest: head.digest });
+    } else {
+      manifest = await this.getManifest(ref);
+      if (known && manifest.digest === known.digest) {
+        return { digest: manifest.digest, mediaType: manifest.mediaType, platformDigest: known.platformDigest };
+      }
+    }
+    const platformDigest = isIndex(manifest.content) ? await this.platformDigest(target, ref, manifest.content, platform) : manifest.digest;
+    return { digest: manifest.digest, mediaType: manifest.mediaType, platformDigest };
   }
 
   async getManifest(ref: ImageRef): Promise<Manifest> {
@@ -165,14 +197,7 @@ export class RegistryClient {
     let manifest = await this.getManifest(ref);
     for (let depth = 0; isIndex(manifest.content); depth++) {
       if (depth >= MAX_INDEX_DEPTH) throw new RegistryError(target.registry, `index ${target.display} nests too deeply`);
-      const chosen = pickPlatform(manifest.content.manifests, platform);
-      if (!chosen) {
-        const available = manifest.content.manifests
-          .map((m) => m.platform && [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join('/'))
-          .filter((p) => p && !p.startsWith('unknown'))
-          .join(', ');
-        throw new RegistryError(target.registry, `${target.display} has no image for ${platform} (available: ${available || 'none'})`);
-      }
+      const chosen = this.choosePlatform(target, manifest.content, platform);
       manifest = await this.getManifest({ registry: ref.registry, repository: ref.repository, digest: chosen.digest });
     }
     const configDigest = manifest.content.config.digest;
@@ -198,6 +223,50 @@ export class RegistryClient {
     const res = await this.request(target, 'GET', '/v2/', 'application/json');
     if (!res.ok) throw await this.failure(target, res, 'API check');
     await res.arrayBuffer().catch(() => undefined);
+  }
+
+  /**
+   * HEAD's digest when HEAD gave a usable one; undefined when a GET should be tried instead,
+   * which also yields the registry's own error reason (HEAD responses have no body).
+   */
+  private async head(target: Target, ref: ImageRef): Promise<{ digest: string; mediaType?: string } | undefined> {
+    const res = await this.request(target, 'HEAD', `/v2/${target.repository}/manifests/${target.reference}`, MANIFEST_ACCEPT);
+    const digest = res.headers.get('docker-content-digest');
+    if (res.ok && digest && /^sha256:[a-f0-9]{64}$/.test(digest) && (!ref.digest || digest === ref.digest)) {
+      return { digest, mediaType: mediaTypeOf(res) };
+    }
+    // A GET counts as a pull against rate limits: do not add one to a throttled or failing registry.
+    if (res.status === 429 || res.status >= 500) throw await this.failure(target, res, `manifest ${target.display}`);
+    return undefined;
+  }
+
+  /** Follows `index` to the image manifest for `platform`; a nested index is fetched, an image is not. */
+  private async platformDigest(target: Target, ref: ImageRef, index: ImageIndex, platform: string): Promise<string> {
+    for (let depth = 0; ; depth++) {
+      if (depth >= MAX_INDEX_DEPTH) throw new RegistryError(target.registry, `index ${target.display} nests too deeply`);
+      const chosen = this.choosePlatform(target, index, platform);
+      if (!INDEX_TYPES.has(chosen.mediaType)) return chosen.digest;
+      const nested = await this.getManifest({ registry: ref.registry, repository: ref.repository, digest: chosen.digest });
+      if (!isIndex(nested.content)) return nested.digest;
+      index = nested.content;
+    }
+  }
+
+  /** The index entry for `platform`, or an error naming the platforms the index has. */
+  private choosePlatform(target: Scoped, index: ImageIndex, platform: string): Descriptor {
+    const chosen = pickPlatform(index.manifests, platform);
+    if (!chosen) {
+      const available = index.manifests
+        .map((m) => m.platform && [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join('/'))
+        .filter((p) => p && !p.startsWith('unknown'))
+        .join(', ');
+      throw new RegistryError(target.registry, `${target.display} has no image for ${platform} (available: ${available || 'none'})`);
+    }
+    // The digest is handed on (recorded, put in URLs): refuse one outside the reference grammar.
+    if (typeof chosen.digest !== 'string' || !DIGEST.test(chosen.digest)) {
+      throw new RegistryError(target.registry, `index ${target.display} names an invalid digest for ${platform}`);
+    }
+    return chosen;
   }
 
   private target(ref: ImageRef): Target {
@@ -305,6 +374,10 @@ export class RegistryClient {
       throw new RegistryError(t.registry, `cannot reach token server ${realm.origin}: ${networkReason(err, this.timeoutMs)}`, { cause: err });
     }
     const text = await res.text().catch(() => '');
+    if (res.status === 429) {
+      const reason = errorReason(text) ?? `HTTP 429${res.statusText ? ` ${res.statusText}` : ''}`;
+      throw new RegistryRateLimitedError(t.registry, `token server ${realm.origin} is rate limiting: ${reason}`, retryAfterMs(res.headers.get('retry-after')));
+    }
     if (!res.ok) {
       const reason = errorReason(text) ?? `HTTP ${res.status}`;
       throw new RegistryError(t.registry, `token server ${realm.origin} refused ${creds ? 'the credentials' : 'anonymous access'}: ${reason}`);
@@ -327,6 +400,7 @@ export class RegistryClient {
   private async failure(t: Scoped, res: Response, what: string): Promise<RegistryError> {
     const text = await res.text().catch(() => '');
     const reason = errorReason(text) ?? `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
+    if (res.status === 429) return new RegistryRateLimitedError(t.registry, `${what}: ${reason}`, retryAfterMs(res.headers.get('retry-after')));
     if (res.status === 404 && what.startsWith('manifest')) {
       return new ManifestUnknownError(t.registry, t.display, reason.startsWith('HTTP') ? 'manifest unknown' : reason);
     }
@@ -411,7 +485,10 @@ function digestOf(bytes: Buffer, algorithm: 'sha256' | 'sha512'): string {
 /** `os/arch[/variant]`; an entry without a variant matches any asked variant of arm64/v8's default. */
 export function pickPlatform(manifests: Descriptor[], platform: string): Descriptor | undefined {
   const [os, architecture, variant] = platform.split('/');
-  const candidates = manifests.filter((m) => m.platform?.os === os && m.platform?.architecture === architecture);
+  const candidates = manifests.filter(
+    // buildx attestations sit in the index beside the images (as unknown/unknown); they are never what a build pulls.
+    (m) => m.platform?.os === os && m.platform?.architecture === architecture && m.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest',
+  );
   if (variant) {
     return (
       candidates.find((m) => m.platform?.variant === variant) ??
@@ -419,6 +496,21 @@ export function pickPlatform(manifests: Descriptor[], platform: string): Descrip
     );
   }
   return candidates.find((m) => !m.platform?.variant) ?? candidates[0];
+}
+
+/**
+ * A Retry-After header in milliseconds from `now`: delta-seconds or an HTTP-date (a date in the
+ * past is 0). Undefined when absent or unreadable, so the caller falls back to its own backoff.
+ */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  const value = header?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // Date.parse reads nearly anything ("1.5" is a day in 2001): insist on an HTTP-date's leading weekday.
+  if (!/^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s/i.test(value)) return undefined;
+  // The asctime form has no zone, and HTTP-dates are always GMT.
+  const at = Date.parse(/(?:GMT|UTC|[+-]\d{4})$/i.test(value) ? value : `${value} GMT`);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
 /** `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`. */

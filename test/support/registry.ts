@@ -170,3 +170,47 @@ export function tarOf(files: Record<string, string>): Buffer {
   blocks.push(Buffer.alloc(1024));
   return Buffer.concat(blocks);
 }
+
+export interface IndexEntry {
+  /** A manifest already in the repository (an image, or an index for nesting). */
+  digest: string;
+  size: number;
+  /** Defaults to an OCI image manifest. */
+  mediaType?: string;
+  platform?: { os: string; architecture: string; variant?: string };
+  annotations?: Record<string, string>;
+}
+
+/** The index entry for an image pushImage pushed. */
+export function entryFor(image: PushedImage, platform: { os: string; architecture: string; variant?: string }): IndexEntry {
+  return { digest: image.digest, size: image.manifestBytes.length, platform };
+}
+
+/**
+ * PUTs an index over manifests already pushed, tagged `reference`: an OCI index, or a Docker
+ * manifest list with `mediaType`. Unlike pushIndex, entries can be anything (attestations, nested indexes).
+ */
+export async function pushIndexOver(
+  baseUrl: string,
+  repository: string,
+  reference: string,
+  entries: IndexEntry[],
+  opts: { mediaType?: string; auth?: PushAuth } = {},
+): Promise<{ digest: string; manifestBytes: Buffer }> {
+  const mediaType = opts.mediaType ?? 'application/vnd.oci.image.index.v1+json';
+  const manifestBytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      manifests: entries.map((e) => ({
+        mediaType: e.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+        digest: e.digest,
+        size: e.size,
+        ...(e.platform ? { platform: e.platform } : {}),
+        ...(e.annotations ? { annotations: e.annotations } : {}),
+      })),
+    }),
+  );
+  const digest = await pushManifest(baseUrl, repository, reference, manifestBytes, mediaType, opts.auth);
+  return { digest, manifestBytes };
+}

@@ -3,8 +3,8 @@
 // they are asked, and secrets and logs stay in memory: what the handlers do with them does not
 // depend on where they are kept.
 import { createDynamoDbStores, type DynamoDbStores } from '../../../lib/adapters/dynamodb-stores';
-import { createCascade, type Cascade } from '../../../lib/domain/cascade';
-import type { Builder, BuildRequest, BuildState, DigestResolver, LogStore, Queue, QueueMessage, SecretStore } from '../../../lib/domain/ports';
+import { createCascade, type Cascade, type CascadePorts } from '../../../lib/domain/cascade';
+import type { Builder, BuildRequest, BuildState, DigestResolver, TagDigest, LogStore, Queue, QueueMessage, SecretStore } from '../../../lib/domain/ports';
 import { systemClock } from '../../../lib/domain/ports';
 import type { CreateTaskInput } from '../../../lib/http/api-schemas';
 import { withDynamoDb, type TestTable } from '../../support/dynamodb';
@@ -73,6 +73,10 @@ export class MapDigestResolver implements DigestResolver {
     if (!digest) throw new Error(`no digest for ${ref.registry}/${ref.repository}:${ref.tag} in this test`);
     return digest;
   }
+  async resolveForPlatform(ref: { registry: string; repository: string; tag: string }): Promise<TagDigest> {
+    const digest = await this.resolve(ref);
+    return { digest, platformDigest: digest };
+  }
 }
 
 export interface TestCascade {
@@ -89,8 +93,8 @@ export interface TestCascade {
 export const PUBLIC_URL = 'https://r4nd0m1d.execute-api.eu-west-1.amazonaws.com';
 
 /** A fresh table per call, so tests do not see each other's records. */
-export async function cascadeOnDynamoDb(table: TestTable): Promise<TestCascade> {
-  const stores = createDynamoDbStores({ client: table.client, tableName: table.tableName });
+export async function cascadeOnDynamoDb(table: TestTable, overrides: Partial<CascadePorts> = {}): Promise<TestCascade> {
+  const stores = createDynamoDbStores({ client: table.client, tableName: table.tableName, ...(overrides.clock && { clock: overrides.clock }) });
   const queue = new RecordingQueue();
   const builder = new RecordingBuilder();
   const secrets = new MemorySecretStore();
@@ -106,6 +110,7 @@ export async function cascadeOnDynamoDb(table: TestTable): Promise<TestCascade> 
     digests,
     clock: systemClock,
     publicUrl: PUBLIC_URL,
+    ...overrides,
   });
   return { cascade, stores, queue, builder, secrets, logs, digests, table };
 }

@@ -4,14 +4,16 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InvalidImageReferenceError, RegistryError } from '../../../lib/domain/errors';
+import { InvalidImageReferenceError, RegistryError, RegistryRateLimitedError } from '../../../lib/domain/errors';
 import type { ImageRef } from '../../../lib/domain/types';
 import {
   errorReason,
   isLoopback,
+  MEDIA_TYPES,
   parseChallenge,
   pickPlatform,
   RegistryClient,
+  retryAfterMs,
   type Descriptor,
 } from '../../../lib/images/registry-client';
 
@@ -270,8 +272,21 @@ describe('RegistryClient endpoints', () => {
     const { fn, calls } = scriptedFetch(() => new Response(null, { status, statusText }));
     const err = await rejection(new RegistryClient({ fetch: fn }).headManifestDigest({ registry: 'ghcr.io', repository: 'app', tag: 'v1' }));
     expect(err).toBeInstanceOf(RegistryError);
+    expect(err instanceof RegistryRateLimitedError).toBe(status === 429);
     expect(err.message).toBe(`registry ghcr.io: manifest app:v1: HTTP ${status} ${statusText}`);
     expect(calls.map((c) => c.method)).toEqual(['HEAD']);
+  });
+
+  it.each([
+    ['ping', (c: RegistryClient) => c.ping('ghcr.io')],
+    ['getManifest', (c: RegistryClient) => c.getManifest({ registry: 'ghcr.io', repository: 'app', tag: 'v1' })],
+    ['getImageConfig', (c: RegistryClient) => c.getImageConfig({ registry: 'ghcr.io', repository: 'app', tag: 'v1' })],
+  ])('%s answered 429 is rate limited, with the Retry-After', async (_case, call) => {
+    const { fn, calls } = scriptedFetch(() => new Response(null, { status: 429, headers: { 'retry-after': '120' } }));
+    const err = await rejection(call(new RegistryClient({ fetch: fn })));
+    expect(err).toBeInstanceOf(RegistryRateLimitedError);
+    expect((err as RegistryRateLimitedError).retryAfterMs).toBe(120_000);
+    expect(calls).toHaveLength(1);
   });
 
   it('refuses a manifest whose bytes do not match the digest asked for', async () => {
@@ -299,6 +314,96 @@ describe('RegistryClient endpoints', () => {
     const err = await rejection(new RegistryClient({ fetch: fn }).headManifestDigest({ registry: 'registry.lan:5000', repository: 'app' }));
     expect(err).toBeInstanceOf(RegistryError);
     expect(err.message).toMatch(/TLS failed \(ERR_SSL_WRONG_VERSION_NUMBER\); if the registry speaks plain HTTP, list it as insecure/);
+  });
+});
+
+describe('RegistryClient.tagDigest', () => {
+  const image = (n: number) => Buffer.from(JSON.stringify({ ...JSON.parse(MANIFEST.toString()), annotations: { n: String(n) } }));
+  const index = (manifests: Partial<Descriptor>[]) =>
+    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests }));
+  const ref = { registry: 'ghcr.io', repository: 'org/base', tag: 'v1' };
+  const amd64 = image(1);
+  const arm64 = image(2);
+  const multi = index([
+    { mediaType: MEDIA_TYPES.ociManifest, digest: sha256(amd64), size: amd64.length, platform: { os: 'linux', architecture: 'amd64' } },
+    { mediaType: MEDIA_TYPES.ociManifest, digest: sha256(arm64), size: arm64.length, platform: { os: 'linux', architecture: 'arm64' } },
+  ]);
+
+  /** A registry holding `manifests` by digest and `tag` → `tagged`; `head` shapes HEAD's headers. */
+  const registry = (manifests: Buffer[], tagged: Buffer, head: (m: Buffer) => Record<string, string>) =>
+    scriptedFetch((url, init) => {
+      const reference = url.slice(url.lastIndexOf('/') + 1);
+      const found = reference === 'v1' ? tagged : manifests.find((m) => sha256(m) === reference);
+      if (!found) return new Response(null, { status: 404 });
+      if (init.method === 'HEAD') return new Response(null, { status: 200, headers: head(found) });
+      return new Response(new Uint8Array(found), { status: 200 });
+    });
+
+  it('reads an index HEAD did not name the type of, once, by the digest HEAD gave', async () => {
+    const { fn, calls } = registry([multi, amd64, arm64], multi, (m) => ({ 'docker-content-digest': sha256(m) }));
+    const got = await new RegistryClient({ fetch: fn }).tagDigest(ref, 'linux/arm64');
+    expect(got).toEqual({ digest: sha256(multi), mediaType: MEDIA_TYPES.ociIndex, platformDigest: sha256(arm64) });
+    expect(calls.map((c) => `${c.method} ${c.url.slice(c.url.lastIndexOf('/') + 1)}`)).toEqual(['HEAD v1', `GET ${sha256(multi)}`]);
+  });
+
+  it('takes an image HEAD did not name the type of as its own platform digest', async () => {
+    const { fn } = registry([amd64], amd64, (m) => ({ 'docker-content-digest': sha256(m), 'content-type': 'application/octet-stream' }));
+    expect(await new RegistryClient({ fetch: fn }).tagDigest(ref, 'linux/arm64')).toEqual({
+      digest: sha256(amd64),
+      mediaType: MEDIA_TYPES.ociManifest,
+      platformDigest: sha256(amd64),
+    });
+  });
+
+  it('falls back to a GET of the tag when HEAD gives no digest, and still reuses what it knew', async () => {
+    const { fn, calls } = registry([multi, amd64, arm64], multi, () => ({}));
+    const known = { digest: sha256(multi), platformDigest: sha256(arm64) };
+    expect(await new RegistryClient({ fetch: fn }).tagDigest(ref, 'linux/arm64', known)).toEqual({ ...known, mediaType: MEDIA_TYPES.ociIndex });
+    expect(calls.map((c) => c.method)).toEqual(['HEAD', 'GET']);
+    const fresh = await new RegistryClient({ fetch: fn }).tagDigest(ref, 'linux/amd64', { digest: sha256('older'), platformDigest: sha256('older') });
+    expect(fresh.platformDigest).toBe(sha256(amd64));
+  });
+
+  it('gives up on indexes nested deeper than the limit', async () => {
+    let inner = index([{ mediaType: MEDIA_TYPES.ociManifest, digest: sha256(amd64), size: amd64.length, platform: { os: 'linux', architecture: 'amd64' } }]);
+    const all = [amd64, inner];
+    for (let i = 0; i < 3; i++) {
+      inner = index([{ mediaType: MEDIA_TYPES.ociIndex, digest: sha256(inner), size: inner.length, platform: { os: 'linux', architecture: 'amd64' } }]);
+      all.push(inner);
+    }
+    const { fn } = registry(all, inner, (m) => ({ 'docker-content-digest': sha256(m), 'content-type': MEDIA_TYPES.ociIndex }));
+    const err = await rejection(new RegistryClient({ fetch: fn }).tagDigest(ref, 'linux/amd64'));
+    expect(err).toBeInstanceOf(RegistryError);
+    expect(err.message).toBe('registry ghcr.io: index org/base:v1 nests too deeply');
+  });
+
+  it('refuses an index entry whose digest is not a digest', async () => {
+    const bad = index([{ mediaType: MEDIA_TYPES.ociManifest, digest: '../../admin', size: 1, platform: { os: 'linux', architecture: 'amd64' } }]);
+    const { fn } = registry([bad], bad, (m) => ({ 'docker-content-digest': sha256(m), 'content-type': MEDIA_TYPES.ociIndex }));
+    const err = await rejection(new RegistryClient({ fetch: fn }).tagDigest(ref, 'linux/amd64'));
+    expect(err.message).toBe('registry ghcr.io: index org/base:v1 names an invalid digest for linux/amd64');
+  });
+});
+
+describe('retryAfterMs', () => {
+  const now = Date.parse('2026-03-01T12:00:00Z');
+  it.each([
+    ['7', 7_000],
+    [' 120 ', 120_000],
+    ['0', 0],
+    ['Sun, 01 Mar 2026 12:00:07 GMT', 7_000],
+    ['Sunday, 01-Mar-26 12:00:30 GMT', 30_000],
+    ['Sun Mar  1 12:01:00 2026', 60_000],
+    ['Sun, 01 Mar 2026 11:00:00 GMT', 0],
+    ['-5', undefined],
+    ['1.5', undefined],
+    ['7s', undefined],
+    ['soon', undefined],
+    ['Sun, 99 Foo 2026', undefined],
+    ['', undefined],
+    [null, undefined],
+  ])('%j → %s', (header, expected) => {
+    expect(retryAfterMs(header, now)).toBe(expected);
   });
 });
 
@@ -349,6 +454,12 @@ describe('pickPlatform', () => {
     platform: { os, architecture, ...(variant ? { variant } : {}) },
   });
   const list = [d('linux', 'amd64'), d('linux', 'arm', 'v6'), d('linux', 'arm', 'v7'), d('linux', 'arm64'), d('unknown', 'unknown')];
+
+  it('never picks an attestation, whatever platform it claims', () => {
+    const attestation = { ...d('linux', 'amd64'), annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } };
+    expect(pickPlatform([attestation, list[0]!], 'linux/amd64')).toBe(list[0]);
+    expect(pickPlatform([attestation], 'linux/amd64')).toBeUndefined();
+  });
 
   it.each([
     ['linux/amd64', list[0]],
