@@ -49,9 +49,31 @@ export interface Task {
   dependenciesCapturedBySequence?: number;
   /** Tasks whose builds push the bases this task was last built from (recorded with its dependencies). */
   upstream?: string[];
+  /** Scheduled runs: several per task, each a 5-field cron in UTC. */
+  timers?: TaskTimer[];
+  /** How much of the task's past is kept. */
+  history?: TaskHistory;
   createdAt: string;
   updatedAt: string;
 }
+
+/** A scheduled trigger of a task: `schedule` is a 5-field cron expression, evaluated in UTC. */
+export interface TaskTimer {
+  name: string;
+  schedule: string;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TaskHistory {
+  /** Finished runs kept per task; older ones are removed. */
+  keepRuns: number;
+  /** Days a finished run's log is kept. */
+  logRetentionDays: number;
+}
+
+export const DEFAULT_HISTORY: TaskHistory = { keepRuns: 50, logRetentionDays: 30 };
 
 export type RunCause =
   | { kind: 'manual'; requestedBy?: string }
@@ -62,9 +84,13 @@ export type RunCause =
       newDigest: string;
       source: string;
       deliveryId: string;
+      /** When the sender says the push happened. */
+      occurredAt?: string;
+      /** The run of cascade whose push this was: the previous link of the cause chain. */
+      pushedByRun?: string;
     }
   | { kind: 'git-commit'; repoUrl: string; ref: string; commit: string; source: string; deliveryId: string }
-  | { kind: 'timer'; timerName: string; occurrence: string };
+  | { kind: 'timer'; timerName: string; occurrence: string; /** Earlier occurrences missed while cascade was down, folded into this run. */ missed?: number };
 
 export interface OutputImage {
   /** Fully qualified reference that was pushed, e.g. `127.0.0.1:5001/helloworld:da2`. */
@@ -118,6 +144,10 @@ export interface Run {
   commit?: string;
   branch?: string;
   origin?: RunOrigin;
+  /** The task's history settings when the run was created: how long it is kept once finished. */
+  retention?: TaskHistory;
+  /** Set when it finishes: the run and its log are removed after this time. */
+  keepUntil?: string;
 }
 
 /** Everything a builder needs to build and push one run. Holds secret references, never secrets. */
@@ -166,6 +196,11 @@ export interface ImageEvent {
   digest: string;
   occurredAt: string;
   deliveryId: string;
+  /**
+   * Set by the poller: `digest` is that of the image for this platform (of an index), and only
+   * tasks building for it are concerned.
+   */
+  platform?: string;
 }
 
 /** The one git event every git host's push becomes. */

@@ -45,28 +45,38 @@ const event: ImageEvent = {
 
 describe('decideImageUpdate', () => {
   it.each([
-    { why: 'a new digest of a runtime base', t: task, d: dep, build: true, reason: `base.example.com/baseimages/node:9-alpine changed from ${D1} to ${D2}` },
-    { why: 'a deleted task', t: undefined, d: dep, build: false, reason: 'task app no longer exists' },
-    { why: 'a disabled task', t: { ...task, status: 'Disabled' as const }, d: dep, build: false, reason: 'task app is disabled' },
-    { why: 'a disabled base image trigger', t: { ...task, baseImageTrigger: { enabled: false, type: 'Runtime' as const } }, d: dep, build: false, reason: 'base image trigger of app is disabled' },
-    { why: 'a pinned base', t: task, d: { ...dep, pinned: true }, build: false, reason: 'app pins base.example.com/baseimages/node:9-alpine by digest' },
-    { why: 'a build-time base under Runtime', t: task, d: { ...dep, stage: 'build-time' as const }, build: false, reason: 'base.example.com/baseimages/node:9-alpine is a build-time base of app and its trigger type is Runtime' },
-    { why: 'a build-time base under All', t: { ...task, baseImageTrigger: { enabled: true, type: 'All' as const } }, d: { ...dep, stage: 'build-time' as const }, build: true, reason: `base.example.com/baseimages/node:9-alpine changed from ${D1} to ${D2}` },
-    { why: 'the digest already built', t: task, d: { ...dep, digest: D2 }, build: false, reason: `app was already built from base.example.com/baseimages/node:9-alpine@${D2}` },
-    { why: 'the digest already triggered', t: task, d: { ...dep, lastTriggeredDigest: D2, lastTriggeredBy: 'd-0' }, build: false, reason: `a build of app for base.example.com/baseimages/node:9-alpine@${D2} was already started (delivery d-0)` },
-  ])('$why → build $build', ({ t, d, build, reason }) => {
-    expect(decideImageUpdate(t, d, event)).toEqual({ build, reason });
+    { why: 'a new digest of a runtime base', code: 'build', t: task, d: dep, build: true, reason: `base.example.com/baseimages/node:9-alpine changed from ${D1} to ${D2}` },
+    { why: 'a deleted task', code: 'task-missing', t: undefined, d: dep, build: false, reason: 'task app no longer exists' },
+    { why: 'a disabled task', code: 'disabled', t: { ...task, status: 'Disabled' as const }, d: dep, build: false, reason: 'task app is disabled' },
+    { why: 'a disabled base image trigger', code: 'trigger-disabled', t: { ...task, baseImageTrigger: { enabled: false, type: 'Runtime' as const } }, d: dep, build: false, reason: 'base image trigger of app is disabled' },
+    { why: 'a pinned base', code: 'pinned', t: task, d: { ...dep, pinned: true }, build: false, reason: 'app pins base.example.com/baseimages/node:9-alpine by digest' },
+    { why: 'a build-time base under Runtime', code: 'trigger-type', t: task, d: { ...dep, stage: 'build-time' as const }, build: false, reason: 'base.example.com/baseimages/node:9-alpine is a build-time base of app and its trigger type is Runtime' },
+    { why: 'a build-time base under All', code: 'build', t: { ...task, baseImageTrigger: { enabled: true, type: 'All' as const } }, d: { ...dep, stage: 'build-time' as const }, build: true, reason: `base.example.com/baseimages/node:9-alpine changed from ${D1} to ${D2}` },
+    { why: 'the digest already built', code: 'same-digest', t: task, d: { ...dep, digest: D2 }, build: false, reason: `app was already built from base.example.com/baseimages/node:9-alpine@${D2}` },
+    { why: 'the digest already triggered', code: 'already-started', t: task, d: { ...dep, lastTriggeredDigest: D2, lastTriggeredBy: 'd-0' }, build: false, reason: `a build of app for base.example.com/baseimages/node:9-alpine@${D2} was already started (delivery d-0)` },
+    {
+      why: 'an event for another platform of an index',
+      code: 'other-platform',
+      t: task,
+      d: dep,
+      e: { ...event, platform: 'linux/arm64' },
+      build: false,
+      reason: 'the change of base.example.com/baseimages/node:9-alpine is to its linux/arm64 image and app builds for linux/amd64',
+    },
+    { why: 'an event for its own platform', code: 'build', t: task, d: dep, e: { ...event, platform: 'linux/amd64' }, build: true, reason: `base.example.com/baseimages/node:9-alpine changed from ${D1} to ${D2}` },
+  ])('$why → $code', ({ t, d, e, build, code, reason }) => {
+    expect(decideImageUpdate(t, d, e ?? event)).toEqual({ build, code, reason });
   });
 });
 
 describe('decideGitCommit', () => {
   const push: GitEvent = { kind: 'git', source: 'github', repoUrl: 'https://github.com/o/app.git', ref: 'refs/heads/main', commit: 'abc', deliveryId: 'g-1' };
   it.each([
-    { why: 'an enabled task', t: task, build: true, reason: 'refs/heads/main of https://github.com/o/app.git moved to abc' },
-    { why: 'a disabled task', t: { ...task, status: 'Disabled' as const }, build: false, reason: 'task app is disabled' },
-    { why: 'a disabled commit trigger', t: { ...task, commitTrigger: { enabled: false } }, build: false, reason: 'commit trigger of app is disabled' },
-  ])('$why → build $build', ({ t, build, reason }) => {
-    expect(decideGitCommit(t, push)).toEqual({ build, reason });
+    { why: 'an enabled task', code: 'build', t: task, build: true, reason: 'refs/heads/main of https://github.com/o/app.git moved to abc' },
+    { why: 'a disabled task', code: 'disabled', t: { ...task, status: 'Disabled' as const }, build: false, reason: 'task app is disabled' },
+    { why: 'a disabled commit trigger', code: 'trigger-disabled', t: { ...task, commitTrigger: { enabled: false } }, build: false, reason: 'commit trigger of app is disabled' },
+  ])('$why → $code', ({ t, build, code, reason }) => {
+    expect(decideGitCommit(t, push)).toEqual({ build, code, reason });
   });
 
   it.each([
