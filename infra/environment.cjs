@@ -24,6 +24,7 @@ module.exports = async ({ resolveVariable }) => {
   const common = {
     SECRETS_PREFIX: await resolveVariable('self:custom.secretsPrefix'),
     RUN_ID_PREFIX: await resolveVariable('self:custom.runIdPrefix'),
+    POLL_INTERVAL_SECONDS: String(Number(await resolveVariable('param:pollIntervalMinutes')) * 60),
   };
   if (invokedLocally()) {
     const env = process.env;
@@ -43,6 +44,12 @@ module.exports = async ({ resolveVariable }) => {
     CODEBUILD_PROJECT: { Ref: 'BuildProject' },
     BUILD_LOG_GROUP: { Ref: 'BuildLogGroup' },
     PUBLIC_URL: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
+    // Timers (infra/scheduler.yml). The dispatcher's ARN is spelled out, not referenced: a
+    // reference from its own environment would make the function depend on itself.
+    SCHEDULE_GROUP: { Ref: 'TimerScheduleGroup' },
+    SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+    DISPATCHER_ARN: { 'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${service}-${stage}-dispatcher` },
+    DEAD_LETTER_ARN: { 'Fn::GetAtt': ['CascadeDeadLetterQueue', 'Arn'] },
   };
 };
 

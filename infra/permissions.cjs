@@ -45,6 +45,13 @@ const queueConsume = {
 const deadLetters = { Sid: 'DeadLetters', Action: 'sqs:SendMessage', Resource: att('CascadeDeadLetterQueue') };
 const builds = (...actions) => ({ Sid: 'Builds', Action: actions.map((a) => `codebuild:${a}`), Resource: att('BuildProject') });
 const secrets = (prefix, ...actions) => ({ Sid: 'Secrets', Action: actions.map((a) => `ssm:${a}`), Resource: arn('ssm', `parameter${prefix}/*`) });
+// Timer schedules live in the stack's group; Scheduler is handed SchedulerRole to invoke with.
+const schedules = {
+  Sid: 'TimerSchedules',
+  Action: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+  Resource: join('arn:', { Ref: 'AWS::Partition' }, ':scheduler:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':schedule/', { Ref: 'TimerScheduleGroup' }, '/*'),
+};
+const passSchedulerRole = { Sid: 'PassSchedulerRole', Action: 'iam:PassRole', Resource: att('SchedulerRole') };
 // A log group's Arn attribute ends in `:*`, covering its streams.
 const buildLogs = (...actions) => ({ Sid: 'BuildLogs', Action: actions.map((a) => `logs:${a}`), Resource: att('BuildLogGroup') });
 
@@ -55,12 +62,57 @@ function functionStatements(prefix) {
   // A run's end can start the run waiting behind it and queue the events held behind it, so
   // every function that finishes runs may start builds and send messages.
   return {
-    api: [records(...all, 'BatchWriteItem'), queueSend, builds('StartBuild', 'StopBuild'), secrets(prefix, 'GetParameter', 'PutParameter', 'DeleteParameter'), buildLogs('GetLogEvents', 'CreateLogStream', 'PutLogEvents')],
+    api: [
+      records(...all, 'BatchWriteItem'),
+      queueSend,
+      builds('StartBuild', 'StopBuild'),
+      secrets(prefix, 'GetParameter', 'PutParameter', 'DeleteParameter'),
+      buildLogs('GetLogEvents', 'CreateLogStream', 'PutLogEvents'),
+      schedules,
+      passSchedulerRole,
+    ],
     webhook: [records('GetItem', 'PutItem', 'DeleteItem'), queueSend],
     dispatcher: [records(...all, 'BatchGetItem', 'BatchWriteItem'), queueSend, queueConsume, builds('StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
     registryEvents: [records('PutItem', 'DeleteItem'), queueSend, deadLetters],
-    buildEvents: [records(...all), queueSend, builds('StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents'), deadLetters],
-    reconciler: [records(...all), queueSend, builds('BatchGetBuilds', 'StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
+    // A run's end prunes its task's history beyond the kept runs: BatchWriteItem deletes them.
+    buildEvents: [records(...all, 'BatchWriteItem'), queueSend, builds('StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents'), deadLetters],
+    reconciler: [records(...all, 'BatchWriteItem'), queueSend, builds('BatchGetBuilds', 'StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
+    // Reads the watched tags and their state, records what it saw, queues the changes.
+    // (and reads the registry logins cascade was given, to ask private registries).
+    poller: [records('GetItem', 'PutItem', 'DeleteItem', 'Query'), queueSend, secrets(prefix, 'GetParameter')],
+  };
+}
+
+/** What EventBridge Scheduler does with a timer: invoke the dispatcher, or hand up a failure. */
+function schedulerRole(dispatcherName) {
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      Description: "cascade's timers: EventBridge Scheduler invokes the dispatcher with each occurrence",
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: 'timers',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              { Sid: 'InvokeDispatcher', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: arn('lambda', `function:${dispatcherName}`) },
+              { Sid: 'FailedInvocations', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: att('CascadeDeadLetterQueue') },
+            ],
+          },
+        },
+      ],
+    },
   };
 }
 
@@ -164,7 +216,9 @@ async function resources({ resolveVariable }) {
     accounts: list(await resolveVariable('param:baseAccountIds'), 'baseAccountIds', ACCOUNT_ID),
   };
   if (settings.repositories.length === 0) throw new Error('serverless param appRepositories names no repository the builds may push to');
-  const Resources = { BuildRole: buildRole(settings) };
+  const dispatcherName = `${await resolveVariable('self:service')}-${await resolveVariable('sls:stage')}-dispatcher`;
+  // serverless names functions `<service>-<stage>-<function>`.
+  const Resources = { BuildRole: buildRole(settings), SchedulerRole: schedulerRole(dispatcherName) };
   for (const [fn, statements] of Object.entries(functionStatements(prefix))) Resources[roleOf(fn)] = lambdaRole(fn, statements);
   if (settings.accounts.length > 0) Resources.BaseAccountsEcrEvents = busPolicy(settings.accounts);
   return {

@@ -83,6 +83,11 @@ export class DynamoDbImageStateStore implements ImageStateStore {
     );
   }
 
+  async current(registry: string, repository: string, tag: string): Promise<{ digest: string; occurredAt: string } | undefined> {
+    const item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.imageState(registry, repository, tag), ConsistentRead: true }))).Item;
+    return typeof item?.digest === 'string' && typeof item.occurredAt === 'string' ? { digest: item.digest, occurredAt: item.occurredAt } : undefined;
+  }
+
   async producer(registry: string, repository: string, tag: string): Promise<ImageProducer | undefined> {
     const item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.imageState(registry, repository, tag), ConsistentRead: true }))).Item;
     return item?.producedBy as ImageProducer | undefined;

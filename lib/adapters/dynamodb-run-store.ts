@@ -1,8 +1,9 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors';
-import type { RunQuery, RunStore } from '../domain/ports';
+import { systemClock, type Clock, type RunQuery, type RunStore } from '../domain/ports';
 import { TERMINAL_STATUSES, type Run, type RunStatus } from '../domain/types';
 import {
+  batchDelete,
   batchPut,
   createDocumentClient,
   isConditionFailed,
@@ -13,13 +14,15 @@ import {
   type DynamoDbStoreOptions,
   type Item,
 } from './dynamodb-client';
-import { GSI1, GSI2, GSI3, keys, sequenceKey } from './dynamodb-table';
+import { GSI1, GSI2, GSI3, keys, sequenceKey, TABLE_DEFINITION } from './dynamodb-table';
 
 export interface DynamoDbRunStoreOptions extends DynamoDbStoreOptions {
   /** Run ids are `${runIdPrefix}${n}`. */
   runIdPrefix?: string;
   /** Items read per Query page when listing; small values exercise pagination in tests. */
   pageSize?: number;
+  /** Decides which runs are past their `keepUntil`. */
+  clock?: Clock;
 }
 
 /** Fixed when a run is created: they are baked into the run's keys. */
@@ -30,12 +33,14 @@ export class DynamoDbRunStore implements RunStore {
   private readonly tableName: string;
   private readonly prefix: string;
   private readonly pageSize: number;
+  private readonly clock: Clock;
 
   constructor(options: DynamoDbRunStoreOptions) {
     this.client = options.client ?? createDocumentClient();
     this.tableName = options.tableName;
     this.prefix = options.runIdPrefix ?? 'da';
     this.pageSize = options.pageSize ?? 100;
+    this.clock = options.clock ?? systemClock;
   }
 
   async nextId(): Promise<{ id: string; sequence: number }> {
@@ -79,6 +84,7 @@ export class DynamoDbRunStore implements RunStore {
   private toItem(run: Run): Item {
     return {
       ...withoutUndefined(run),
+      ...(run.keepUntil !== undefined && { [TABLE_DEFINITION.ttlAttribute]: ttlOf(run.keepUntil) }),
       ...keys.run(run.id),
       GSI1PK: keys.allRuns,
       GSI1SK: sequenceKey(run.sequence),
@@ -91,7 +97,36 @@ export class DynamoDbRunStore implements RunStore {
     const result = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: keys.run(id), ConsistentRead: true }),
     );
-    return result.Item ? recordOf<Run>(result.Item) : undefined;
+    return result.Item && !this.expired(result.Item) ? this.runOf(result.Item) : undefined;
+  }
+
+  /** TTL deletes lazily (up to days late): a run past its time is gone already for readers. */
+  private expired(item: Item): boolean {
+    const at = item[TABLE_DEFINITION.ttlAttribute];
+    return typeof at === 'number' && at <= Math.floor(this.clock.now().getTime() / 1000);
+  }
+
+  private runOf(item: Item): Run {
+    return recordOf<Run>(item, [TABLE_DEFINITION.ttlAttribute]);
+  }
+
+  async deleteMany(ids: string[]): Promise<void> {
+    await batchDelete(this.client, this.tableName, ids.map((id) => keys.run(id)));
+  }
+
+  async deleteExpired(): Promise<string[]> {
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    const items = await queryAll(this.client, {
+      TableName: this.tableName,
+      IndexName: GSI1,
+      KeyConditionExpression: 'GSI1PK = :pk',
+      FilterExpression: '#expires <= :now',
+      ExpressionAttributeNames: { '#expires': TABLE_DEFINITION.ttlAttribute },
+      ExpressionAttributeValues: { ':pk': keys.allRuns, ':now': now },
+    });
+    const ids = items.map((item) => item.id as string);
+    await this.deleteMany(ids);
+    return ids;
   }
 
   async transition(id: string, from: RunStatus[], changes: Partial<Run> & { status: RunStatus }): Promise<Run> {
@@ -116,6 +151,11 @@ export class DynamoDbRunStore implements RunStore {
       else sets.push(`${name} = ${placeholder}`);
     }
 
+    if (changes.keepUntil !== undefined) {
+      names['#expires'] = TABLE_DEFINITION.ttlAttribute;
+      values[':expires'] = ttlOf(changes.keepUntil);
+      sets.push('#expires = :expires');
+    }
     let update = `SET ${sets.join(', ')}`;
     if (isTerminal(changes.status)) {
       update += ' REMOVE GSI3PK, GSI3SK';
@@ -136,7 +176,7 @@ export class DynamoDbRunStore implements RunStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return recordOf<Run>(result.Attributes ?? {});
+      return this.runOf(result.Attributes ?? {});
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
       // Why it failed decides the error; a condition failure is rare enough to afford the read.
@@ -174,7 +214,8 @@ export class DynamoDbRunStore implements RunStore {
     });
     for await (const page of pages) {
       for (const item of page) {
-        runs.push(recordOf<Run>(item));
+        if (this.expired(item)) continue;
+        runs.push(this.runOf(item));
         if (runs.length >= query.top) return runs;
       }
     }
@@ -191,8 +232,13 @@ export class DynamoDbRunStore implements RunStore {
       ExpressionAttributeValues: { ':pk': keys.unfinishedRuns },
       ScanIndexForward: true,
     });
-    return items.map((item) => recordOf<Run>(item));
+    return items.map((item) => this.runOf(item));
   }
+}
+
+/** DynamoDB's TTL attribute: epoch seconds. */
+function ttlOf(iso: string): number {
+  return Math.floor(Date.parse(iso) / 1000);
 }
 
 function isTerminal(status: RunStatus): boolean {

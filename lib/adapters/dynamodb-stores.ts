@@ -6,8 +6,10 @@ import { DynamoDbDeferralStore } from './dynamodb-deferral-store';
 import { DynamoDbDeliveryStore } from './dynamodb-delivery-store';
 import { DynamoDbDependencyStore } from './dynamodb-dependency-store';
 import { DynamoDbImageStateStore } from './dynamodb-image-state-store';
+import { DynamoDbPollStateStore } from './dynamodb-poll-state-store';
 import { DynamoDbRunStore } from './dynamodb-run-store';
 import { DynamoDbTaskStore } from './dynamodb-task-store';
+import { DynamoDbTimerStateStore } from './dynamodb-timer-state-store';
 import { DynamoDbWebhookStore } from './dynamodb-webhook-store';
 
 export interface DynamoDbStoresOptions {
@@ -27,6 +29,8 @@ export interface DynamoDbStores {
   deliveries: DynamoDbDeliveryStore;
   slots: DynamoDbBuildSlotStore;
   deferrals: DynamoDbDeferralStore;
+  timerStates: DynamoDbTimerStateStore;
+  pollStates: DynamoDbPollStateStore;
 }
 
 /** Every store on one table, sharing one client. */
@@ -35,12 +39,14 @@ export function createDynamoDbStores(options: DynamoDbStoresOptions): DynamoDbSt
   const { tableName } = options;
   return {
     tasks: new DynamoDbTaskStore({ client, tableName, normalizeGitUrl: options.normalizeGitUrl }),
-    runs: new DynamoDbRunStore({ client, tableName, runIdPrefix: options.runIdPrefix }),
+    runs: new DynamoDbRunStore({ client, tableName, runIdPrefix: options.runIdPrefix, clock: options.clock }),
     dependencies: new DynamoDbDependencyStore({ client, tableName }),
     imageStates: new DynamoDbImageStateStore({ client, tableName }),
     webhooks: new DynamoDbWebhookStore({ client, tableName }),
     deliveries: new DynamoDbDeliveryStore({ client, tableName, clock: options.clock }),
     slots: new DynamoDbBuildSlotStore({ client, tableName }),
     deferrals: new DynamoDbDeferralStore({ client, tableName, clock: options.clock }),
+    timerStates: new DynamoDbTimerStateStore({ client, tableName }),
+    pollStates: new DynamoDbPollStateStore({ client, tableName }),
   };
 }

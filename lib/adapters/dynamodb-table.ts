@@ -100,6 +100,12 @@ export const keys = {
   buildSlots: (taskName: string): ItemKey => ({ PK: `SLOTS#${taskName}`, SK: 'IMAGE_UPDATE' }),
   deferrals: (root: string, upstreamTask: string) => `DEFER#${root}#${upstreamTask}`,
 
+  timerState: (taskName: string, timerName: string): ItemKey => ({ PK: `TIMER#${taskName}#${timerName}`, SK: 'STATE' }),
+
+  pollState: (ref: string): ItemKey => ({ PK: `POLL#${ref}`, SK: 'STATE' }),
+  allPolls: 'POLLS',
+  pollHost: (host: string): ItemKey => ({ PK: `POLLHOST#${host}`, SK: 'STATE' }),
+
   imageState: (registry: string, repository: string, tag: string): ItemKey => ({
     PK: `IMAGE#${baseImage(registry, repository, tag)}`,
     SK: 'STATE',

@@ -1,5 +1,5 @@
 // Local build logs: one append-only file per run under `<dataDir>/logs/<runId>.log`.
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '../domain/errors';
 import type { LogStore } from '../domain/ports';
@@ -46,6 +46,12 @@ export class FileLogStore implements LogStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
       throw err;
     }
+  }
+
+  async delete(runId: string): Promise<void> {
+    const file = this.fileOf(runId);
+    await this.pending.get(runId);
+    await rm(file, { force: true });
   }
 
   private fileOf(runId: string): string {

@@ -11,6 +11,10 @@ export interface AwsConfig {
   runIdPrefix: string;
   /** Where CodeBuild writes build logs and cascade its own notes about runs. */
   buildLogGroup: string;
+  /** Where timers become EventBridge Scheduler schedules; absent, timers cannot be changed from here. */
+  timers?: { scheduleGroup: string; schedulerRoleArn: string; dispatcherArn: string; deadLetterArn?: string };
+  /** Seconds between the poller's runs (its schedule); backs off failures in multiples of it. */
+  pollIntervalSeconds: number;
 }
 
 /** The function cannot work with the environment it was given; says which variables are wrong. */
@@ -57,8 +61,44 @@ export function readAwsConfig(env: Env): AwsConfig {
   // CodeBuild's default group for the project, which infra/codebuild.yml creates.
   const buildLogGroup = givenLogGroup || `/aws/codebuild/${codeBuildProject}`;
 
+  const timers = readTimers(env, problems);
+  const pollText = env.POLL_INTERVAL_SECONDS?.trim() || '300';
+  const pollIntervalSeconds = Number(pollText);
+  if (!/^\d+$/.test(pollText) || pollIntervalSeconds < 60) problems.push(`POLL_INTERVAL_SECONDS "${pollText}" must be a whole number of seconds, at least 60`);
+
   if (problems.length > 0) throw new ConfigurationError(problems);
-  return { tableName, queueUrl, codeBuildProject, secretsPrefix, publicUrl: publicUrl.replace(/\/+$/, ''), runIdPrefix, buildLogGroup };
+  return {
+    tableName,
+    queueUrl,
+    codeBuildProject,
+    secretsPrefix,
+    publicUrl: publicUrl.replace(/\/+$/, ''),
+    runIdPrefix,
+    buildLogGroup,
+    pollIntervalSeconds,
+    ...(timers && { timers }),
+  };
+}
+
+const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$/;
+
+/** All of the Scheduler settings or none: a half-configured scheduler would lose timers. */
+function readTimers(env: Env, problems: string[]): AwsConfig['timers'] {
+  const names = ['SCHEDULE_GROUP', 'SCHEDULER_ROLE_ARN', 'DISPATCHER_ARN'] as const;
+  const given = names.filter((name) => env[name]?.trim());
+  if (given.length === 0) return undefined;
+  for (const name of names) if (!given.includes(name)) problems.push(`${name} is not set (the timer settings go together: ${names.join(', ')})`);
+  const value = (name: string) => env[name]?.trim() ?? '';
+  if (value('SCHEDULE_GROUP') && !/^[0-9a-zA-Z-_.]{1,64}$/.test(value('SCHEDULE_GROUP'))) problems.push(`SCHEDULE_GROUP "${value('SCHEDULE_GROUP')}" is not a schedule group name`);
+  for (const name of ['SCHEDULER_ROLE_ARN', 'DISPATCHER_ARN', 'DEAD_LETTER_ARN']) {
+    if (value(name) && !ARN.test(value(name))) problems.push(`${name} "${value(name)}" is not an ARN`);
+  }
+  return {
+    scheduleGroup: value('SCHEDULE_GROUP'),
+    schedulerRoleArn: value('SCHEDULER_ROLE_ARN'),
+    dispatcherArn: value('DISPATCHER_ARN'),
+    ...(value('DEAD_LETTER_ARN') && { deadLetterArn: value('DEAD_LETTER_ARN') }),
+  };
 }
 
 function isLoopbackHttp(value: string): boolean {

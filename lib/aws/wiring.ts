@@ -3,11 +3,13 @@
 // logs. The local stack (lib/local/stack.ts) builds the same CascadePorts from local parts.
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CloudWatchLogStore } from '../adapters/cloudwatch-log-store';
 import { CodeBuildBuilder } from '../adapters/codebuild-builder';
+import { EventBridgeTimerScheduler } from '../adapters/eventbridge-timer-scheduler';
 import { createDynamoDbStores } from '../adapters/dynamodb-stores';
 import { RegistryDigestResolver } from '../adapters/registry-digest-resolver';
 import { SqsQueue } from '../adapters/sqs-queue';
@@ -16,6 +18,7 @@ import { createCascade, type Cascade, type CascadePorts } from '../domain/cascad
 import type { DispatchReport } from '../domain/dispatcher';
 import { systemClock } from '../domain/ports';
 import { RegistryLogins } from '../domain/registry-logins';
+import { isRegistryProvider } from '../events/provider-names';
 import { readAwsConfig, type AwsConfig } from './config';
 
 /** SDK clients to use instead of the defaults (which take region and credentials from Lambda). */
@@ -25,7 +28,11 @@ export interface AwsClients {
   codebuild?: CodeBuildClient;
   ssm?: SSMClient;
   logs?: CloudWatchLogsClient;
+  scheduler?: SchedulerClient;
 }
+
+/** ECR tells EventBridge of every push (this account's, and the base accounts' forwarded): no polling. */
+export const EVENT_DRIVEN_REGISTRIES = ['*.dkr.ecr.*.amazonaws.com', '*.dkr.ecr.*.amazonaws.com.cn'];
 
 export function createAwsPorts(config: AwsConfig, clients: AwsClients = {}): CascadePorts {
   const stores = createDynamoDbStores({ client: clients.dynamo, tableName: config.tableName, runIdPrefix: config.runIdPrefix });
@@ -40,6 +47,19 @@ export function createAwsPorts(config: AwsConfig, clients: AwsClients = {}): Cas
     deliveries: stores.deliveries,
     slots: stores.slots,
     deferrals: stores.deferrals,
+    timerStates: stores.timerStates,
+    ...(config.timers && {
+      scheduler: new EventBridgeTimerScheduler({
+        client: clients.scheduler ?? new SchedulerClient({}),
+        groupName: config.timers.scheduleGroup,
+        targetArn: config.timers.dispatcherArn,
+        roleArn: config.timers.schedulerRoleArn,
+        ...(config.timers.deadLetterArn && { deadLetterArn: config.timers.deadLetterArn }),
+      }),
+    }),
+    isRegistryProvider,
+    poller: { intervalMs: config.pollIntervalSeconds * 1000, eventDrivenHosts: EVENT_DRIVEN_REGISTRIES },
+    pollStates: stores.pollStates,
     secrets,
     logs: new CloudWatchLogStore({
       logGroupName: config.buildLogGroup,

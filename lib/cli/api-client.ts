@@ -1,6 +1,9 @@
 // HTTP client of the cascade API. One method per endpoint; answers are the server's JSON, typed.
 import type { AddCredentialInput, CreateTaskInput, QuickBuildInput, UpdateTaskInput } from '../http/api-schemas';
-import type { Run, RunStatus, Task } from '../domain/types';
+import type { Run, RunStatus, Task, TaskTimer } from '../domain/types';
+import type { DependencyGraph } from '../domain/graph';
+import type { ExplainAnswer, WhyAnswer } from '../domain/explain';
+import type { TimerView } from '../domain/timer-service';
 import type { TaskDetail, WebhookView } from './format';
 import { ApiError, IamAuthorizationError, UnreachableError } from './errors';
 
@@ -109,6 +112,34 @@ export class CascadeApiClient {
 
   removeCredential(name: string, loginServer: string): Promise<Task> {
     return this.json('DELETE', `/api/tasks/${segment(name)}/credentials/${segment(loginServer)}`);
+  }
+
+  async listTimers(task: string): Promise<TimerView[]> {
+    return (await this.json<{ timers: TimerView[] }>('GET', `/api/tasks/${segment(task)}/timers`)).timers;
+  }
+
+  addTimer(task: string, input: { name: string; schedule: string; enabled?: boolean }): Promise<TaskTimer> {
+    return this.json('POST', `/api/tasks/${segment(task)}/timers`, input);
+  }
+
+  updateTimer(task: string, timer: string, input: { schedule?: string; enabled?: boolean }): Promise<TaskTimer> {
+    return this.json('PATCH', `/api/tasks/${segment(task)}/timers/${segment(timer)}`, input);
+  }
+
+  async removeTimer(task: string, timer: string): Promise<void> {
+    await this.send('DELETE', `/api/tasks/${segment(task)}/timers/${segment(timer)}`);
+  }
+
+  graph(focus: { image?: string; task?: string }): Promise<DependencyGraph> {
+    return this.json('GET', `/api/graph${queryString({ image: focus.image, task: focus.task })}`);
+  }
+
+  why(runId: string): Promise<WhyAnswer> {
+    return this.json('GET', `/api/runs/${segment(runId)}/why`);
+  }
+
+  explain(image: string, digest: string): Promise<ExplainAnswer> {
+    return this.json('GET', `/api/explain${queryString({ image, digest })}`);
   }
 
   runTask(name: string): Promise<Run> {

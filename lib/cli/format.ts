@@ -5,7 +5,8 @@ import { TERMINAL_STATUSES } from '../domain/types';
 /** Server-side detail of one task, as GET /api/tasks/{name} returns it. */
 export interface TaskDetail {
   task: Task;
-  dependencies: Dependency[];
+  /** `lastRun`: the newest recent run a change of that base started. */
+  dependencies: Array<Dependency & { lastRun?: string }>;
   dependenciesCaptured: boolean;
 }
 
@@ -163,17 +164,25 @@ export function formatTask(task: Task): string {
     ['Base image trigger', task.baseImageTrigger.enabled ? `Enabled (${task.baseImageTrigger.type})` : 'Disabled'],
     ['Commit trigger', task.commitTrigger.enabled ? 'Enabled' : 'Disabled'],
     ['Credentials', task.credentials.map(formatCredential).join(', ')],
+    ['Timers', (task.timers ?? []).map((t) => `${t.name} "${t.schedule}"${t.enabled ? '' : ' (disabled)'}`).join(', ')],
+    ['History', task.history ? `${task.history.keepRuns} runs, logs ${task.history.logRetentionDays} days` : undefined],
     ['Created', formatTime(task.createdAt)],
     ['Updated', formatTime(task.updatedAt)],
   ]);
 }
 
-export const DEPENDENCY_COLUMNS = ['REGISTRY/REPOSITORY:TAG', 'DIGEST', 'STAGE', 'CAPTURED'] as const;
+export const DEPENDENCY_COLUMNS = ['REGISTRY/REPOSITORY:TAG', 'DIGEST', 'STAGE', 'CAPTURED', 'LAST RUN'] as const;
 
-export function formatDependencies(dependencies: readonly Dependency[]): string {
+export function formatDependencies(dependencies: ReadonlyArray<Dependency & { lastRun?: string }>): string {
   return formatTable(
     DEPENDENCY_COLUMNS,
-    dependencies.map((dep) => [`${dep.registry}/${dep.repository}:${dep.tag}`, dep.digest, dep.stage, formatTime(dep.capturedAt)]),
+    dependencies.map((dep) => [
+      `${dep.registry}/${dep.repository}:${dep.tag}${dep.pinned ? ' (pinned)' : ''}${dep.tagGoneAt ? ' (tag deleted)' : ''}`,
+      dep.digest,
+      dep.stage,
+      formatTime(dep.capturedAt),
+      dep.lastRun ?? '',
+    ]),
   );
 }
 

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cli-context';
 import { registerBuildCommand } from './commands/build';
+import { registerInsightCommands } from './commands/insight';
 import { registerRegistryCommands } from './commands/registry';
 import { registerTaskCommands } from './commands/task';
 import { registerUpCommand } from './commands/up';
@@ -36,6 +37,7 @@ export function createProgram(ctx: CliContext): Command {
   registerBuildCommand(program, ctx);
   registerTaskCommands(program, ctx);
   registerWebhookCommands(program, ctx);
+  registerInsightCommands(program, ctx);
 
   for (const command of allCommands(program)) {
     const path = commandPath(command);

@@ -2,6 +2,9 @@
 // differently and call this with them; nothing else differs.
 import { Dispatcher, type DispatchReport } from './dispatcher';
 import { EventIntake } from './event-intake';
+import { ExplainService } from './explain';
+import { Poller, type PollerOptions } from './poller';
+import { TimerService } from './timer-service';
 import type {
   Builder,
   BuildSlotStore,
@@ -12,12 +15,15 @@ import type {
   DigestResolver,
   ImageStateStore,
   LogStore,
+  PollStateStore,
   Queue,
   QueueMessage,
   RunStore,
   SecretStore,
   SourceReader,
   TaskStore,
+  TimerScheduler,
+  TimerStateStore,
   WebhookStore,
 } from './ports';
 import { RegistryLogins } from './registry-logins';
@@ -34,6 +40,10 @@ export interface CascadePorts {
   deliveries: DeliveryStore;
   slots: BuildSlotStore;
   deferrals: DeferralStore;
+  timerStates: TimerStateStore;
+  pollStates: PollStateStore;
+  /** On AWS: EventBridge Scheduler. Locally absent: the stack ticks the timers itself. */
+  scheduler?: TimerScheduler;
   secrets: SecretStore;
   logs: LogStore;
   queue: Queue;
@@ -43,7 +53,13 @@ export interface CascadePorts {
   sources?: SourceReader;
   publicUrl: string;
   log?: (entry: DispatchReport) => void;
+  /** Is this webhook provider a registry (its webhooks' hosts need no polling)? */
+  isRegistryProvider?: (provider: string) => boolean;
+  poller?: PollerOptions;
 }
+
+/** Five minutes, as the issue's users expect from a poller that must not hammer Docker Hub. */
+export const DEFAULT_POLL_INTERVAL_MS = 5 * 60 * 1000;
 
 export interface Cascade {
   tasks: TaskService;
@@ -53,23 +69,35 @@ export interface Cascade {
   /** Queues normalized events that arrive without a webhook (EventBridge), deduplicated. */
   intake: EventIntake;
   registryLogins: RegistryLogins;
+  timers: TimerService;
+  poller: Poller;
+  explain: ExplainService;
   /** Handles one queue message; throws to have it retried. */
   process(message: QueueMessage): Promise<void>;
 }
 
 export function createCascade(ports: CascadePorts): Cascade {
-  const tasks = new TaskService(ports);
   const runs = new RunService(ports);
+  const timers = new TimerService({ ...ports, runs });
+  const tasks = new TaskService({ ...ports, onDelete: (task) => timers.removeAll(task) });
   const dispatcher = new Dispatcher({ ...ports, runs });
   const webhooks = new WebhookService(ports);
   const registryLogins = new RegistryLogins(ports.secrets);
+  const intake = new EventIntake(ports);
+  const poller = new Poller(
+    { ...ports, intake, isRegistryProvider: ports.isRegistryProvider ?? (() => false) },
+    ports.poller ?? { intervalMs: DEFAULT_POLL_INTERVAL_MS },
+  );
   return {
     tasks,
     runs,
     dispatcher,
     webhooks,
-    intake: new EventIntake(ports),
+    intake,
     registryLogins,
+    timers,
+    poller,
+    explain: new ExplainService(ports),
     async process(message) {
       switch (message.type) {
         case 'event':

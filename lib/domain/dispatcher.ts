@@ -81,7 +81,7 @@ export class Dispatcher {
     const report: DispatchReport = { event: `${base}@${event.digest} (${event.source} ${event.deliveryId})`, started: [], skipped: [] };
     // Independent reads, at once: the latency of a trigger is the number of round trips in a row.
     const [recorded, unfinished, allDependents] = await Promise.all([
-      this.deps.imageState.recordPush(event.registry, event.repository, event.tag, event.digest, event.occurredAt),
+      this.recordPush(event),
       this.deps.runs.unfinished(),
       this.deps.dependencies.listDependents(event.registry, event.repository, event.tag),
     ]);
@@ -91,6 +91,7 @@ export class Dispatcher {
     }
     const origin = await this.originOf(event, base, recorded.producer, unfinished, forTask, report);
     if (!origin) return report;
+    const pushedByRun = recorded.producer?.digest === event.digest ? recorded.producer.runId : undefined;
 
     const dependents = allDependents.filter((dep) => forTask === undefined || dep.taskName === forTask);
     if (dependents.length === 0) report.skipped.push({ reason: `no task depends on ${base}` });
@@ -123,7 +124,7 @@ export class Dispatcher {
 
     // Every run is created before any is admitted: a build that ends at once and pushes must
     // find all of this change's runs, so that what builds on several of them waits for them all.
-    const { created, failure } = await this.createRuns(event, base, origin, ready, report);
+    const { created, failure } = await this.createRuns(event, base, origin, pushedByRun, ready, report);
     const admitted = await settleEach(created, FAN_OUT_CONCURRENCY, async ({ run }) => this.deps.runs.admit(run));
     admitted.forEach((outcome, i) => {
       const { run, reason } = created[i]!;
@@ -146,6 +147,17 @@ export class Dispatcher {
   }
 
   /**
+   * The tag's newest digest is recorded, so a late, older event loses. The poller's events are
+   * about one platform's image of an index, not the tag's own digest: they record nothing, and
+   * only the tag's producer is read (the poller asks in order, so it is never late).
+   */
+  private async recordPush(event: ImageEvent): Promise<{ age: 'newer' | 'same' | 'older'; producer?: ImageProducer }> {
+    if (event.platform === undefined) return this.deps.imageState.recordPush(event.registry, event.repository, event.tag, event.digest, event.occurredAt);
+    const producer = await this.deps.imageState.producer(event.registry, event.repository, event.tag);
+    return { age: 'newer', ...(producer && { producer }) };
+  }
+
+  /**
    * Claims each candidate's edge and marks the change as built for its task, then creates the
    * runs of those that won, with run ids reserved in one request. Of any number of concurrent
    * deliveries, the claim lets one win; the mark builds a task once per change, whatever path
@@ -155,6 +167,7 @@ export class Dispatcher {
     event: ImageEvent,
     base: string,
     origin: RunOrigin,
+    pushedByRun: string | undefined,
     ready: Candidate[],
     report: DispatchReport,
   ): Promise<{ created: Array<{ run: Run; reason: string }>; failure?: unknown }> {
@@ -186,7 +199,16 @@ export class Dispatcher {
           task,
           request: {
             trigger: 'Image Update' as const,
-            cause: { kind: 'image-update' as const, base, oldDigest: dep.digest, newDigest: event.digest, source: event.source, deliveryId: event.deliveryId },
+            cause: {
+              kind: 'image-update' as const,
+              base,
+              oldDigest: dep.digest,
+              newDigest: event.digest,
+              source: event.source,
+              deliveryId: event.deliveryId,
+              occurredAt: event.occurredAt,
+              ...(pushedByRun !== undefined && { pushedByRun }),
+            },
             origin,
           },
           reserved: ids[i]!,

@@ -1,6 +1,7 @@
 // Narrow interfaces the domain needs from the outside world. Adapters in lib/adapters implement them.
 import type {
   BuildContext,
+  TaskTimer,
   RegistryCredential,
   BuildResult,
   BuildSpec,
@@ -51,6 +52,13 @@ export interface RunStore {
   list(query: RunQuery): Promise<Run[]>;
   /** Runs still Queued or Running, oldest first, for recovery after a crash. */
   listUnfinished(): Promise<Run[]>;
+  /** Removes these runs (finished ones past their task's history limit). */
+  deleteMany(ids: string[]): Promise<void>;
+  /**
+   * Removes the runs whose `keepUntil` has passed and returns their ids. On AWS DynamoDB's TTL
+   * does this on its own; DynamoDB Local has no TTL, so the local stack sweeps.
+   */
+  deleteExpired(): Promise<string[]>;
 }
 
 export type DependencyKey = Pick<Dependency, 'taskName' | 'registry' | 'repository' | 'tag'>;
@@ -103,6 +111,8 @@ export interface ImageStateStore {
   recordPush(registry: string, repository: string, tag: string, digest: string, occurredAt: string): Promise<{ age: 'newer' | 'same' | 'older'; producer?: ImageProducer }>;
   /** Records that a run of cascade's pushed `producer.digest` to the tag. */
   recordProducer(registry: string, repository: string, tag: string, producer: ImageProducer): Promise<void>;
+  /** The newest digest seen for the tag, from any sender. */
+  current(registry: string, repository: string, tag: string): Promise<{ digest: string; occurredAt: string } | undefined>;
   /** The run that last pushed the tag, if cascade did. */
   producer(registry: string, repository: string, tag: string): Promise<ImageProducer | undefined>;
 }
@@ -164,6 +174,8 @@ export interface SecretStore {
 export interface LogStore {
   append(runId: string, text: string): Promise<void>;
   read(runId: string): Promise<string>;
+  /** Removes a run's log; on AWS CodeBuild's log group keeps its own retention. */
+  delete?(runId: string): Promise<void>;
 }
 
 export type QueueMessage =
@@ -207,3 +219,52 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * Where timers live outside cascade's records. On AWS each timer is an EventBridge Scheduler
+ * schedule that invokes the dispatcher; the local stack runs timers itself and needs none.
+ */
+export interface TimerScheduler {
+  /** Creates the timer's schedule, or replaces it (schedule or enabled changed). */
+  put(taskName: string, timer: TaskTimer): Promise<void>;
+  /** Removes it; removing one that does not exist is not an error. */
+  remove(taskName: string, timerName: string): Promise<void>;
+}
+
+/** Per timer, the newest occurrence fired: each occurrence fires once, across restarts and redeliveries. */
+export interface TimerStateStore {
+  lastFired(taskName: string, timerName: string): Promise<string | undefined>;
+  /** Records `occurrence` as fired unless it, or a later one, already was: true for the one caller that fires it. */
+  claim(taskName: string, timerName: string, occurrence: string): Promise<boolean>;
+  /** Undoes a claim whose run could not be created, so a retry can fire it. */
+  release(taskName: string, timerName: string, occurrence: string, previous: string | undefined): Promise<void>;
+  /** The timer was removed: a timer added again under its name starts afresh. */
+  forget(taskName: string, timerName: string): Promise<void>;
+}
+
+/** What the poller knows of one watched tag. */
+export interface PollState {
+  /** `registry/repository:tag`. */
+  ref: string;
+  /** What the tag pointed to at the last poll. */
+  digest?: string;
+  /** Per platform (`linux/amd64`), the digest of its image at the last poll. */
+  platforms: Record<string, string>;
+  polledAt?: string;
+  /** When a change was last seen. */
+  changedAt?: string;
+  /** Polls in a row that failed; the next is put off longer each time. */
+  failures: number;
+  /** No poll before this (a 429's Retry-After, or the back-off after failures). */
+  notBefore?: string;
+  lastError?: string;
+}
+
+export interface PollStateStore {
+  get(ref: string): Promise<PollState | undefined>;
+  put(state: PollState): Promise<void>;
+  list(): Promise<PollState[]>;
+  /** Per registry host: no request before this time (the host answered 429). */
+  hostNotBefore(host: string): Promise<string | undefined>;
+  setHostNotBefore(host: string, until: string, reason: string): Promise<void>;
+}

@@ -8,8 +8,8 @@ import { parseImageReference } from '../images/reference';
 import type { Builder, BuildSlotStore, Clock, DeferralStore, DependencyStore, ImageStateStore, LogStore, Queue, RunQuery, RunStore, SourceReader, TaskStore } from './ports';
 import { renderTemplate, runDate } from './templates';
 import { validateImageTemplates } from './task-service';
-import type { BuildResult, BuildSpec, Dependency, Run, RunCause, RunOrigin, Task, Trigger } from './types';
-import { TERMINAL_STATUSES } from './types';
+import type { BuildResult, BuildSpec, Dependency, Run, RunCause, RunOrigin, Task, TaskHistory, Trigger } from './types';
+import { DEFAULT_HISTORY, TERMINAL_STATUSES } from './types';
 
 export interface RunServiceDeps {
   tasks: TaskStore;
@@ -27,6 +27,7 @@ export interface RunServiceDeps {
 
 interface NewRun {
   taskName?: string;
+  retention?: TaskHistory;
   trigger: Trigger;
   cause: RunCause;
   commit?: string;
@@ -46,6 +47,10 @@ export interface ReconcileReport {
   /** Runs that could not be healed this time; the next pass tries again. */
   deferred: Array<{ runId: string; reason: string }>;
 }
+
+const DAY_MS = 24 * 3600 * 1000;
+/** How far past its limit one pass of pruning looks. */
+const PRUNE_WINDOW = 20;
 
 /** A Queued run younger than this is still on its way to a builder, not stuck. */
 export const QUEUED_GRACE_MS = 10 * 60 * 1000;
@@ -98,6 +103,7 @@ export class RunService {
         commit: request.commit,
         branch,
         origin: request.origin,
+        retention: task.history ?? DEFAULT_HISTORY,
         spec: {
           registry: task.registry,
           images: task.images,
@@ -116,6 +122,8 @@ export class RunService {
   async runTaskByName(name: string, request: RunRequest): Promise<Run> {
     const task = await this.deps.tasks.get(name);
     if (!task) throw new NotFoundError('task', name);
+    // A paused task is paused for people too: they are told how to resume it.
+    if (task.status !== 'Enabled') throw new ConflictError(`task "${name}" is disabled: enable it with "cascade task update --name ${name} --status Enabled" to run it`);
     return this.runTask(task, request);
   }
 
@@ -347,6 +355,7 @@ export class RunService {
       id,
       sequence,
       origin: input.origin ?? { root: `run:${id}`, via: [] },
+      retention: input.retention ?? DEFAULT_HISTORY,
       platform: input.spec.platform,
       status: 'Queued',
       trigger: input.trigger,
@@ -376,6 +385,7 @@ export class RunService {
         outputImages: result.outputImages ?? [],
         baseImages: result.baseImages ?? [],
         ...(result.error !== undefined && { error: result.error }),
+        keepUntil: new Date(Date.parse(finishedAt) + (run.retention ?? DEFAULT_HISTORY).logRetentionDays * DAY_MS).toISOString(),
       });
     } catch (error) {
       // Another caller finished it, and did what follows.
@@ -409,12 +419,33 @@ export class RunService {
    */
   private async afterFinish(run: Run): Promise<void> {
     if (!run.taskName) return;
+    await this.prune(run.taskName, (run.retention ?? DEFAULT_HISTORY).keepRuns);
     const root = run.origin?.root ?? `run:${run.id}`;
     await this.requeueHeld(root, run.taskName);
     if (run.trigger === 'Image Update') {
       const next = await this.deps.slots.release(run.taskName, run.id);
       if (next) await this.startOrQueue(next);
     }
+  }
+
+  /**
+   * Keeps a task's newest `keep` finished runs: older ones go, with their logs. Looks a little
+   * past the limit each time, so that a lowered limit is reached over the next few runs.
+   */
+  private async prune(taskName: string, keep: number): Promise<void> {
+    const runs = await this.deps.runs.list({ taskName, top: keep + PRUNE_WINDOW });
+    // Only finished runs count and go: a run still building is never removed under it.
+    const old = runs.filter((r) => TERMINAL_STATUSES.includes(r.status)).slice(keep).map((r) => r.id);
+    if (old.length === 0) return;
+    await this.deps.runs.deleteMany(old);
+    for (const id of old) await this.deps.logs.delete?.(id);
+  }
+
+  /** Runs past their task's log retention, with their logs (DynamoDB Local has no TTL to do it). */
+  async sweepExpired(): Promise<string[]> {
+    const ids = await this.deps.runs.deleteExpired();
+    for (const id of ids) await this.deps.logs.delete?.(id);
+    return ids;
   }
 
   /** Queues again every event held behind `upstreamTask` for the change `root`. */

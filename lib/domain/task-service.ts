@@ -4,9 +4,11 @@ import { parseImageReference } from '../images/reference';
 import type { AddCredentialInput, CreateTaskInput, UpdateTaskInput } from '../http/api-schemas';
 import { parseBuildContext, validateContextPath } from './context';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
-import type { Clock, DependencyStore, SecretStore, SourceReader, TaskStore } from './ports';
+import { edgeTriggers } from './decisions';
+import type { Clock, DependencyStore, ImageStateStore, PollStateStore, Queue, SecretStore, SourceReader, TaskStore } from './ports';
 import { renderTemplate, runDate, validateTemplate } from './templates';
-import type { BuildContext, Dependency, RegistryCredential, Task } from './types';
+import type { BuildContext, Dependency, ImageEvent, RegistryCredential, Task } from './types';
+import { DEFAULT_HISTORY } from './types';
 
 export interface TaskServiceDeps {
   tasks: TaskStore;
@@ -15,6 +17,19 @@ export interface TaskServiceDeps {
   clock: Clock;
   /** When present, the Dockerfile is read and analysed at creation so a broken one is refused. */
   sources?: SourceReader;
+  /** Where a resumed task's missed changes are sent, and how they are known. */
+  queue: Queue;
+  imageState: ImageStateStore;
+  pollStates: PollStateStore;
+  /** Called before a task is deleted: its timers go too. */
+  onDelete?: (task: Task) => Promise<void>;
+}
+
+/** A base that moved on while a task was paused: it is rebuilt once resumed. */
+export interface MissedChange {
+  base: string;
+  recordedDigest: string;
+  currentDigest: string;
 }
 
 export interface TaskDetails {
@@ -40,6 +55,7 @@ export class TaskService {
       baseImageTrigger: { enabled: input.baseImageTriggerEnabled, type: input.baseImageTriggerType },
       commitTrigger: { enabled: input.commitTriggerEnabled },
       credentials: [],
+      history: { keepRuns: input.keepRuns ?? DEFAULT_HISTORY.keepRuns, logRetentionDays: input.logRetentionDays ?? DEFAULT_HISTORY.logRetentionDays },
       createdAt: now,
       updatedAt: now,
     };
@@ -66,6 +82,10 @@ export class TaskService {
         type: input.baseImageTriggerType ?? current.baseImageTrigger.type,
       },
       commitTrigger: { enabled: input.commitTriggerEnabled ?? current.commitTrigger.enabled },
+      history: {
+        keepRuns: input.keepRuns ?? current.history?.keepRuns ?? DEFAULT_HISTORY.keepRuns,
+        logRetentionDays: input.logRetentionDays ?? current.history?.logRetentionDays ?? DEFAULT_HISTORY.logRetentionDays,
+      },
       updatedAt: this.deps.clock.now().toISOString(),
     };
     validateImageTemplates(next.registry, next.images, next.name, this.deps.clock.now());
@@ -73,7 +93,33 @@ export class TaskService {
       await this.checkDockerfile(next.context, next.dockerfile, next.buildArgs);
     }
     await this.deps.tasks.put(next);
+    if (!listensToBases(current) && listensToBases(next)) await this.catchUp(next);
     return next;
+  }
+
+  /**
+   * A task resumed (enabled again, or its base image trigger turned back on) is rebuilt for each
+   * base that moved on while it was paused: the newest digest cascade saw of the tag (from an
+   * event or the poller) differs from the one the task was built from. The change goes through
+   * the dispatcher like any event, for this task only, so every rule of a rebuild applies.
+   */
+  async catchUp(task: Task): Promise<MissedChange[]> {
+    const missed: MissedChange[] = [];
+    for (const dep of await this.deps.dependencies.listForTask(task.name)) {
+      if (!edgeTriggers(task, dep).build) continue;
+      const base = `${dep.registry}/${dep.repository}:${dep.tag}`;
+      const [polled, seen] = await Promise.all([this.deps.pollStates.get(base), this.deps.imageState.current(dep.registry, dep.repository, dep.tag)]);
+      const platformDigest = polled?.platforms[task.platform];
+      // The poller's word is about this task's platform; an event's is the tag's own digest.
+      const event: Omit<ImageEvent, 'deliveryId'> | undefined =
+        platformDigest !== undefined && polled?.polledAt && (!seen || Date.parse(polled.polledAt) >= Date.parse(seen.occurredAt))
+          ? { kind: 'image', source: 'resume', registry: dep.registry, repository: dep.repository, tag: dep.tag, digest: platformDigest, platform: task.platform, occurredAt: polled.polledAt }
+          : seen && { kind: 'image', source: 'resume', registry: dep.registry, repository: dep.repository, tag: dep.tag, digest: seen.digest, occurredAt: seen.occurredAt };
+      if (!event || event.digest === dep.digest || event.digest === polled?.digest) continue;
+      missed.push({ base, recordedDigest: dep.digest, currentDigest: event.digest });
+      await this.deps.queue.send({ type: 'event', event: { ...event, deliveryId: `resume:${task.name}:${task.updatedAt}:${base}` }, forTask: task.name });
+    }
+    return missed;
   }
 
   async get(name: string): Promise<Task> {
@@ -94,6 +140,7 @@ export class TaskService {
 
   async delete(name: string): Promise<void> {
     const task = await this.get(name);
+    await this.deps.onDelete?.(task);
     await this.deps.dependencies.deleteForTask(name);
     await this.deps.tasks.delete(name);
     for (const credential of task.credentials) {
@@ -131,6 +178,11 @@ export class TaskService {
     const text = await this.deps.sources.readFile(context, file);
     analyzeDockerfile(text, args);
   }
+}
+
+/** Whether image events can build the task at all. */
+function listensToBases(task: Task): boolean {
+  return task.status === 'Enabled' && task.baseImageTrigger.enabled;
 }
 
 /**

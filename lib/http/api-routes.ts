@@ -5,8 +5,11 @@ import { ValidationError } from '../domain/errors';
 import type { Run, Task } from '../domain/types';
 import {
   addCredentialSchema,
+  addTimerSchema,
   createTaskSchema,
   createWebhookSchema,
+  explainQuerySchema,
+  graphQuerySchema,
   hostSchema,
   listRunsQuerySchema,
   parseInput,
@@ -14,6 +17,7 @@ import {
   registryLoginSchema,
   runTaskSchema,
   updateTaskSchema,
+  updateTimerSchema,
 } from './api-schemas';
 import { jsonBody, type Route } from './router';
 import { json, noContent, text } from './types';
@@ -53,7 +57,40 @@ export const apiRoutes: Route<Cascade>[] = [
     path: '/api/tasks/{name}',
     handle: async (_r, p, c) => {
       const details = await c.tasks.show(p.name as string);
-      return json(200, { ...details, task: taskView(details.task) });
+      const lastRuns = await c.explain.lastRunsByBase(details.task.name);
+      const dependencies = details.dependencies.map((d) => {
+        const lastRun = lastRuns[`${d.registry}/${d.repository}:${d.tag}`];
+        return lastRun ? { ...d, lastRun } : d;
+      });
+      return json(200, { ...details, dependencies, task: taskView(details.task) });
+    },
+  },
+  { method: 'GET', path: '/api/tasks/{name}/timers', handle: async (_r, p, c) => json(200, { timers: await c.timers.list(p.name as string) }) },
+  {
+    method: 'POST',
+    path: '/api/tasks/{name}/timers',
+    handle: async (r, p, c) => json(201, await c.timers.add(p.name as string, parseInput(addTimerSchema, jsonBody(r)))),
+  },
+  {
+    method: 'PATCH',
+    path: '/api/tasks/{name}/timers/{timer}',
+    handle: async (r, p, c) => json(200, await c.timers.update(p.name as string, p.timer as string, parseInput(updateTimerSchema, jsonBody(r)))),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/tasks/{name}/timers/{timer}',
+    handle: async (_r, p, c) => {
+      await c.timers.remove(p.name as string, p.timer as string);
+      return noContent();
+    },
+  },
+  { method: 'GET', path: '/api/graph', handle: async (r, _p, c) => json(200, await c.explain.graph(parseInput(graphQuerySchema, r.query))) },
+  {
+    method: 'GET',
+    path: '/api/explain',
+    handle: async (r, _p, c) => {
+      const query = parseInput(explainQuerySchema, r.query);
+      return json(200, await c.explain.explainImage(query.image, query.digest));
     },
   },
   {
@@ -99,6 +136,7 @@ export const apiRoutes: Route<Cascade>[] = [
     },
   },
   { method: 'GET', path: '/api/runs/{id}', handle: async (_r, p, c) => json(200, runView(await c.runs.get(p.id as string))) },
+  { method: 'GET', path: '/api/runs/{id}/why', handle: async (_r, p, c) => json(200, await c.explain.why(p.id as string)) },
   {
     method: 'GET',
     path: '/api/runs/{id}/log',

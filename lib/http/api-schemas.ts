@@ -1,7 +1,7 @@
 // The HTTP API's request bodies, validated at the edge. Inside, the domain trusts these types.
 import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
-import { RUN_STATUSES } from '../domain/types';
+import { DEFAULT_HISTORY, RUN_STATUSES } from '../domain/types';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$/;
 const HOST = /^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/;
@@ -12,24 +12,55 @@ export const hostSchema = z.string().regex(HOST, 'must be a registry host such a
 const buildArgsSchema = z.record(z.string().regex(ARG_NAME, 'build arg names are letters, digits and "_"'), z.string());
 const platformSchema = z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/, 'must look like "linux/amd64"');
 
-export const createTaskSchema = z.strictObject({
-  name: nameSchema,
+/** What a task is made of, with no defaults: an update changes only what it names. */
+const taskFields = {
   registry: hostSchema,
   images: z.array(z.string().min(1)).min(1, 'at least one --image is required'),
   /** `URL[#branch[:folder]]` or an absolute local folder. */
   context: z.string().min(1),
-  file: z.string().min(1).default('Dockerfile'),
-  args: buildArgsSchema.default({}),
-  platform: platformSchema.default('linux/amd64'),
-  status: z.enum(['Enabled', 'Disabled']).default('Enabled'),
-  baseImageTriggerEnabled: z.boolean().default(true),
-  baseImageTriggerType: z.enum(['Runtime', 'All']).default('Runtime'),
-  commitTriggerEnabled: z.boolean().default(true),
-});
-export type CreateTaskInput = z.infer<typeof createTaskSchema>;
+  file: z.string().min(1),
+  args: buildArgsSchema,
+  platform: platformSchema,
+  status: z.enum(['Enabled', 'Disabled']),
+  baseImageTriggerEnabled: z.boolean(),
+  baseImageTriggerType: z.enum(['Runtime', 'All']),
+  commitTriggerEnabled: z.boolean(),
+  /** Finished runs kept per task. */
+  keepRuns: z.number().int().min(1).max(1000),
+  /** Days a finished run and its log are kept. */
+  logRetentionDays: z.number().int().min(1).max(365),
+};
 
-export const updateTaskSchema = createTaskSchema.omit({ name: true }).partial();
+export const createTaskSchema = z.strictObject({
+  name: nameSchema,
+  ...taskFields,
+  file: taskFields.file.default('Dockerfile'),
+  args: taskFields.args.default({}),
+  platform: taskFields.platform.default('linux/amd64'),
+  status: taskFields.status.default('Enabled'),
+  baseImageTriggerEnabled: taskFields.baseImageTriggerEnabled.default(true),
+  baseImageTriggerType: taskFields.baseImageTriggerType.default('Runtime'),
+  commitTriggerEnabled: taskFields.commitTriggerEnabled.default(true),
+  keepRuns: taskFields.keepRuns.default(DEFAULT_HISTORY.keepRuns),
+  logRetentionDays: taskFields.logRetentionDays.default(DEFAULT_HISTORY.logRetentionDays),
+});
+type ParsedCreateTask = z.infer<typeof createTaskSchema>;
+/** The history settings may be left out by callers inside cascade (their defaults apply). */
+export type CreateTaskInput = Omit<ParsedCreateTask, 'keepRuns' | 'logRetentionDays'> & Partial<Pick<ParsedCreateTask, 'keepRuns' | 'logRetentionDays'>>;
+
+// Not createTaskSchema.partial(): its defaults would fill in every field left out, and an
+// update of one field would re-enable a disabled task and drop its build args.
+export const updateTaskSchema = z.strictObject(taskFields).partial();
 export type UpdateTaskInput = z.infer<typeof updateTaskSchema>;
+
+const cronText = z.string().min(1).max(200);
+export const addTimerSchema = z.strictObject({ name: nameSchema, schedule: cronText, enabled: z.boolean().default(true) });
+export const updateTimerSchema = z
+  .strictObject({ schedule: cronText.optional(), enabled: z.boolean().optional() })
+  .refine((v) => v.schedule !== undefined || v.enabled !== undefined, 'give a schedule or enabled to change');
+
+export const graphQuerySchema = z.strictObject({ image: z.string().min(1).max(500).optional(), task: nameSchema.optional() });
+export const explainQuerySchema = z.strictObject({ image: z.string().min(1).max(500), digest: z.string().min(1).max(200) });
 
 export const addCredentialSchema = z.union([
   z.strictObject({ loginServer: hostSchema, username: z.string().min(1), password: z.string().min(1) }),

@@ -13,8 +13,12 @@ import { RegistryDigestResolver } from '../adapters/registry-digest-resolver';
 import { createCascade, type Cascade } from '../domain/cascade';
 import type { DispatchReport } from '../domain/dispatcher';
 import { RegistryLogins } from '../domain/registry-logins';
-import type { Builder, QueueMessage, SourceReader } from '../domain/ports';
+import type { Builder, Clock, QueueMessage, SourceReader } from '../domain/ports';
 import { systemClock } from '../domain/ports';
+import type { PollReport } from '../domain/poller';
+import type { FireOutcome } from '../domain/timer-service';
+import { isRegistryProvider } from '../events/provider-names';
+import { every } from './every';
 import { apiRoutes, webhookRoutes } from '../http/api-routes';
 import { createRouter } from '../http/router';
 import { createLocalDocumentClient, createTableIfMissing, startDynamoDbLocal } from './dynamodb-local';
@@ -35,7 +39,18 @@ export interface LocalStackOptions {
   inMemory?: boolean;
   /** How Dockerfiles are read before a task is saved; `null` skips the check (tests without git). */
   sources?: SourceReader | null;
+  /** Seconds between polls of base images whose registry sends no events; 0 turns the poller off. Default 300. */
+  pollIntervalSeconds?: number;
+  /** How often timers are looked at, in ms; 0 leaves it to `tickTimers` (tests with a fake clock). Default 15 s. */
+  timerTickMs?: number;
+  /** The stack's time: timers and history follow it (a fake clock in tests). */
+  clock?: Clock;
 }
+
+/** Timers are looked at this often: well inside their one-minute resolution. */
+const TIMER_TICK_MS = 15_000;
+/** Finished runs past their retention are swept this often (DynamoDB Local has no TTL). */
+const SWEEP_MS = 60 * 60 * 1000;
 
 type BuildahBuilderResultSink = ConstructorParameters<typeof BuildahBuilder>[0]['onResult'];
 
@@ -48,6 +63,10 @@ export interface LocalStack {
   dynamo: { client: DynamoDBDocumentClient; tableName: string; endpoint: string };
   /** Resolves when no message is queued and no local build is running. */
   idle(): Promise<void>;
+  /** Fires the timers that are due now (the stack also does it on its own every 15 s). */
+  tickTimers(): Promise<FireOutcome[]>;
+  /** Polls the watched base images now. */
+  pollNow(): Promise<PollReport>;
   stop(): Promise<void>;
 }
 
@@ -68,7 +87,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await createTableIfMissing(client, tableName);
     // Said so that the Lambda functions can be invoked by hand against the same records.
     log(`cascade: DynamoDB Local at ${dynamo.endpoint}, table ${tableName}`);
-    const stores = createDynamoDbStores({ client, tableName });
+    const clock = options.clock ?? systemClock;
+    const stores = createDynamoDbStores({ client, tableName, clock });
     const secrets = new FileSecretStore({ dataDir });
     const logs = new FileLogStore({ dataDir });
     const registryLogins = new RegistryLogins(secrets);
@@ -102,6 +122,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // The server's URL is only known once it listens; providers are told it through publicUrl.
     let publicUrl = '';
+    const pollIntervalMs = (options.pollIntervalSeconds ?? 300) * 1000;
     const cascade = createCascade({
       ...stores,
       imageState: stores.imageStates,
@@ -110,7 +131,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queue,
       builder,
       digests: new RegistryDigestResolver({ secrets, logins: registryLogins, insecureHosts: options.insecureRegistries }),
-      clock: systemClock,
+      clock,
+      isRegistryProvider,
+      poller: { intervalMs: pollIntervalMs || 300_000 },
       ...(options.sources !== null && { sources: options.sources ?? new GitSourceReader() }),
       get publicUrl() {
         return publicUrl;
@@ -132,6 +155,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log(`cascade: after restart, started again ${recovered.restarted.join(', ') || 'none'}; marked interrupted ${recovered.failed.join(', ') || 'none'}`);
     }
 
+    const warn = (what: string) => (error: unknown) => log(`cascade: ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+    const timerTickMs = options.timerTickMs ?? TIMER_TICK_MS;
+    const timerOutcomes: FireOutcome[] = [];
+    const tick = async () => {
+      for (const outcome of await cascade.timers.tick()) {
+        timerOutcomes.push(outcome);
+        log(outcome.fired ? `cascade: timer ${outcome.task}/${outcome.timer} fired for ${outcome.occurrence}: ${outcome.runId}${outcome.missed ? ` (${outcome.missed} missed occurrence(s) folded in)` : ''}` : `cascade: timer ${outcome.task}/${outcome.timer} at ${outcome.occurrence}: ${outcome.reason}`);
+      }
+    };
+    const timers = every(() => (timerTickMs > 0 ? timerTickMs : undefined), tick, warn('timers'));
+    stops.push(() => timers.stop());
+    let lastPoll: PollReport | undefined;
+    const pollOnce = async () => {
+      const report = await cascade.poller.poll();
+      lastPoll = report;
+      for (const change of report.changed) log(`cascade: poller: ${change.ref} (${change.platform}) is now ${change.to}${change.from ? `, was ${change.from}` : ''}`);
+      for (const failure of report.failed) log(`cascade: poller: ${failure.ref}: ${failure.error}`);
+    };
+    // Jitter of ±10%, so that many installations (or a restart loop) do not poll in step.
+    const poller = every(() => (pollIntervalMs > 0 ? pollIntervalMs * (0.9 + Math.random() * 0.2) : undefined), pollOnce, warn('poller'));
+    stops.push(() => poller.stop());
+    const sweep = every(() => SWEEP_MS, async () => {
+      const removed = await cascade.runs.sweepExpired();
+      if (removed.length > 0) log(`cascade: removed ${removed.length} run(s) past their retention: ${removed.join(', ')}`);
+    }, warn('history sweep'));
+    stops.push(() => sweep.stop());
+    await sweep.now();
+
     return {
       url: server.url,
       port: server.port,
@@ -149,6 +200,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           const quiet = await Promise.race([builderIdle().then(() => true), sleep(25).then(() => false)]);
           if (quiet && queue.isIdle()) return;
         }
+      },
+      async tickTimers() {
+        const before = timerOutcomes.length;
+        await timers.now();
+        return timerOutcomes.slice(before);
+      },
+      async pollNow() {
+        await poller.now();
+        return lastPoll as PollReport;
       },
       stop: stopAll,
     };

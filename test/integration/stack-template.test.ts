@@ -6,11 +6,14 @@
 import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand, StopBuildCommand, type Build } from '@aws-sdk/client-codebuild';
 import { CloudWatchLogsClient, CreateLogStreamCommand, GetLogEventsCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +21,7 @@ import { parse } from 'yaml';
 import { createApiHandler } from '../../functions/api';
 import { createBuildEventsHandler } from '../../functions/build-events';
 import { createDispatcherHandler } from '../../functions/dispatcher';
+import { createPollerHandler } from '../../functions/poller';
 import { createReconcilerHandler } from '../../functions/reconciler';
 import { createRegistryEventsHandler } from '../../functions/registry-events';
 import { createWebhookHandler } from '../../functions/webhook';
@@ -38,7 +42,7 @@ const PULL_ROLE = 'arn:aws:iam::210987654321:role/cascade-pull';
 const BASE_ACCOUNT = '210987654321';
 const ECR_APP = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const ECR_BASE = `${BASE_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`;
-const FUNCTIONS = ['api', 'webhook', 'dispatcher', 'registryEvents', 'buildEvents', 'reconciler'];
+const FUNCTIONS = ['api', 'webhook', 'dispatcher', 'registryEvents', 'buildEvents', 'reconciler', 'poller'];
 const MAX_BUNDLE_BYTES = 400 * 1024;
 
 type Json = Record<string, unknown>;
@@ -122,6 +126,10 @@ describe('functions and routes', () => {
       CODEBUILD_PROJECT: 'cascade-dev',
       BUILD_LOG_GROUP: '/aws/codebuild/cascade-dev',
       PUBLIC_URL: 'https://r4nd0m1d.execute-api.eu-west-1.amazonaws.com',
+      SCHEDULE_GROUP: 'cascade-dev',
+      SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/cascade-dev-SchedulerRole',
+      DEAD_LETTER_ARN: 'arn:aws:sqs:eu-west-1:123456789012:cascade-dev-dead-letters',
+      DISPATCHER_ARN: 'arn:aws:lambda:eu-west-1:123456789012:function:cascade-dev-dispatcher',
     };
     for (const fn of FUNCTIONS) {
       const env = (lambdaOf(fn).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -133,6 +141,11 @@ describe('functions and routes', () => {
         PUBLIC_URL: { 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] },
         SECRETS_PREFIX: '/cascade/dev',
         RUN_ID_PREFIX: 'da',
+        POLL_INTERVAL_SECONDS: '300',
+        SCHEDULE_GROUP: { Ref: 'TimerScheduleGroup' },
+        SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+        DISPATCHER_ARN: { 'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:cascade-dev-dispatcher' },
+        DEAD_LETTER_ARN: { 'Fn::GetAtt': ['CascadeDeadLetterQueue', 'Arn'] },
       });
       const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : sample[k]]));
       expect(() => readAwsConfig(resolved)).not.toThrow();
@@ -257,13 +270,35 @@ describe('the build project', () => {
   });
 });
 
+describe('timers and the poller', () => {
+  it('lets EventBridge Scheduler invoke the dispatcher, and only that, with failures to the dead-letter queue', () => {
+    const role = resources.SchedulerRole as Resource;
+    expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('scheduler.amazonaws.com');
+    const statements = statementsOf('SchedulerRole');
+    expect(statements.map((st) => [st.Sid, actionsOf(st)])).toEqual([
+      ['InvokeDispatcher', ['lambda:InvokeFunction']],
+      ['FailedInvocations', ['sqs:SendMessage']],
+    ]);
+    expect(JSON.stringify(statements[0]!.Resource)).toContain(':function:cascade-dev-dispatcher');
+    expect(refsIn(statements[1]!.Resource)).toEqual(['CascadeDeadLetterQueue']);
+    expect(byType('AWS::Scheduler::ScheduleGroup').map(([, r]) => r.Properties.Name)).toEqual(['cascade-dev']);
+  });
+
+  it('runs the poller every pollIntervalMinutes (5 by default), the interval it is told', () => {
+    const rules = byType('AWS::Events::Rule').filter(([, r]) => refsIn(r.Properties.Targets).includes('PollerLambdaFunction'));
+    expect(rules.map(([, r]) => r.Properties.ScheduleExpression)).toEqual(['rate(5 minutes)']);
+    expect((lambdaOf('poller').Properties.Environment as { Variables: Record<string, unknown> }).Variables.POLL_INTERVAL_SECONDS).toBe('300');
+  });
+});
+
 describe('IAM', () => {
   // Actions AWS offers on no narrower resource than "*".
   const STAR_ONLY = new Set(['ecr:GetAuthorizationToken']);
 
   it('has no wildcard action, and "*" resources only where AWS allows nothing narrower', () => {
     const roles = byType('AWS::IAM::Role');
-    expect(roles.length).toBe(FUNCTIONS.length + 1);
+    // One per function, the build role, and the role Scheduler invokes the dispatcher with.
+    expect(roles.length).toBe(FUNCTIONS.length + 2);
     for (const [roleId] of roles) {
       for (const statement of statementsOf(roleId)) {
         expect(statement.Effect).toBe('Allow');
@@ -281,9 +316,11 @@ describe('IAM', () => {
       dispatcher: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
       registryEvents: ['sqs:SendMessage@CascadeDeadLetterQueue'],
       buildEvents: ['sqs:SendMessage@CascadeDeadLetterQueue'],
+      // Scheduler is handed the role when a schedule is created; IAM checks it then, no call of its own.
+      api: ['iam:PassRole@SchedulerRole'],
     };
     // Which resource each service's calls must name.
-    const RESOURCE_OF: Record<string, string> = { dynamodb: 'CascadeTable', sqs: 'CascadeQueue', codebuild: 'BuildProject', logs: 'BuildLogGroup', ssm: 'ssm' };
+    const RESOURCE_OF: Record<string, string> = { dynamodb: 'CascadeTable', sqs: 'CascadeQueue', codebuild: 'BuildProject', logs: 'BuildLogGroup', ssm: 'ssm', scheduler: 'TimerScheduleGroup' };
 
     let anchor: TestTable;
     beforeAll(async () => {
@@ -297,6 +334,7 @@ describe('IAM', () => {
       codebuild: AnyStub;
       ssm: AnyStub;
       logs: AnyStub;
+      scheduler: AnyStub;
     }
 
     /** A Cascade wired as on AWS that, once `record()` is called, records each call as `<iam action>@<resource>`. */
@@ -327,7 +365,13 @@ describe('IAM', () => {
         },
         { step: 'initialize', name: 'recordIamActions' },
       );
-      const stubs: Stubs = { sqs: mockClient(SQSClient), codebuild: mockClient(CodeBuildClient), ssm: mockClient(SSMClient), logs: mockClient(CloudWatchLogsClient) };
+      const stubs: Stubs = {
+        sqs: mockClient(SQSClient),
+        codebuild: mockClient(CodeBuildClient),
+        ssm: mockClient(SSMClient),
+        logs: mockClient(CloudWatchLogsClient),
+        scheduler: mockClient(SchedulerClient),
+      };
       // Faults a scenario asks for, thrown by the next call of that command, in order.
       const pending: Array<{ command: string; name: string }> = [];
       const answer =
@@ -370,6 +414,23 @@ describe('IAM', () => {
         }),
       );
       stubs.logs.on(GetLogEventsCommand).callsFake(answer('GetLogEvents', () => ({ events: [{ message: 'building\n', timestamp: 1 }], nextForwardToken: 'f/1' })));
+      const schedules = new Set<string>();
+      const missing = () => Object.assign(new Error('no such schedule'), { name: 'ResourceNotFoundException', $metadata: {} });
+      stubs.scheduler.on(UpdateScheduleCommand).callsFake(
+        answer('UpdateSchedule', (input: { Name: string }) => {
+          if (!schedules.has(input.Name)) throw missing();
+          return { ScheduleArn: `arn:aws:scheduler:eu-west-1:123456789012:schedule/cascade-dev/${input.Name}` };
+        }),
+      );
+      stubs.scheduler.on(CreateScheduleCommand).callsFake(
+        answer('CreateSchedule', (input: { Name: string }) => (schedules.add(input.Name), { ScheduleArn: `arn:aws:scheduler:eu-west-1:123456789012:schedule/cascade-dev/${input.Name}` })),
+      );
+      stubs.scheduler.on(DeleteScheduleCommand).callsFake(
+        answer('DeleteSchedule', (input: { Name: string }) => {
+          if (!schedules.delete(input.Name)) throw missing();
+          return {};
+        }),
+      );
 
       const config = readAwsConfig({
         TABLE_NAME: table.tableName,
@@ -377,10 +438,21 @@ describe('IAM', () => {
         CODEBUILD_PROJECT: 'cascade-dev',
         SECRETS_PREFIX: '/cascade/dev',
         PUBLIC_URL: 'https://r4nd0m1d.execute-api.eu-west-1.amazonaws.com',
+        SCHEDULE_GROUP: 'cascade-dev',
+        SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/cascade-dev-SchedulerRole',
+        DISPATCHER_ARN: 'arn:aws:lambda:eu-west-1:123456789012:function:cascade-dev-dispatcher',
+        DEAD_LETTER_ARN: 'arn:aws:sqs:eu-west-1:123456789012:cascade-dev-dead-letters',
       });
       const region = { region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
       const cascade = createCascade(
-        createAwsPorts(config, { dynamo: table.client, sqs: new SQSClient(region), codebuild: new CodeBuildClient(region), ssm: new SSMClient(region), logs: new CloudWatchLogsClient(region) }),
+        createAwsPorts(config, {
+          dynamo: table.client,
+          sqs: new SQSClient(region),
+          codebuild: new CodeBuildClient(region),
+          ssm: new SSMClient(region),
+          logs: new CloudWatchLogsClient(region),
+          scheduler: new SchedulerClient(region),
+        }),
       );
       const record = () => {
         recording = true;
@@ -405,7 +477,7 @@ describe('IAM', () => {
       const out = new Set<string>();
       for (const statement of statementsOf(roleIdOf(fn))) {
         if (statement.Sid === 'OwnLogs') continue;
-        const refs = refsIn(statement.Resource);
+        const refs = refsIn(statement.Resource).filter((ref) => ref !== 'AWS'); // not the pseudo parameters
         const resource = JSON.stringify(statement.Resource).includes(':ssm:') ? 'ssm' : refs[0];
         for (const action of actionsOf(statement)) out.add(`${action}@${resource}`);
       }
@@ -510,6 +582,16 @@ describe('IAM', () => {
         await expectStatus(apiEvent('GET', `/api/runs/${manualRun}`), 200);
         await expectStatus(apiEvent('GET', `/api/runs/${manualRun}/log`), 200);
         await expectStatus(apiEvent('POST', `/api/runs/${manualRun}/cancel`), 200);
+        await expectStatus(apiEvent('GET', `/api/runs/${legacy.id}/why`), 200);
+        await expectStatus(apiEvent('GET', '/api/graph'), 200);
+        await expectStatus(apiEvent('GET', '/api/graph', undefined, 'task=legacy'), 200);
+        await expectStatus(apiEvent('GET', '/api/explain', undefined, `image=${encodeURIComponent(`${ECR_BASE}/baseimages/node:9-alpine`)}&digest=sha256%3A${'c'.repeat(64)}`), 200);
+        // Timers become schedules: created when first put, replaced on update, deleted with the timer or the task.
+        await expectStatus(apiEvent('POST', '/api/tasks/helloworld/timers', { name: 'nightly', schedule: '0 3 * * *' }), 201);
+        await expectStatus(apiEvent('PATCH', '/api/tasks/helloworld/timers/nightly', { schedule: '30 3 * * 1-5' }), 200);
+        await expectStatus(apiEvent('GET', '/api/tasks/helloworld/timers'), 200);
+        await expectStatus(apiEvent('DELETE', '/api/tasks/helloworld/timers/nightly'), 204);
+        await expectStatus(apiEvent('POST', '/api/tasks/helloworld/timers', { name: 'weekly', schedule: '0 4 * * 0' }), 201);
         // Canceling a building Image Update run queues what was held behind it and starts the waiting one.
         await expectStatus(apiEvent('POST', `/api/runs/${building!.id}/cancel`), 200);
         // A quick build to a registry with a stored login: the build reads that login.
@@ -548,6 +630,7 @@ describe('IAM', () => {
       async dispatcher(cascade, record, world) {
         await cascade.tasks.create(newTask('helloworld'));
         await cascade.tasks.create(newTask('onquay', 'quay.io'));
+        await cascade.timers.add('helloworld', { name: 'nightly', schedule: '0 3 * * *', enabled: true });
         await cascade.registryLogins.login('quay.io', { username: 'bot', password: 'quay-password-2' });
         const first = await cascade.runs.runTaskByName('helloworld', manual);
         await cascade.runs.recordResult({ ...succeeded(first.id), baseImages: [{ ...succeeded('').baseImages[0]!, tag: '8-alpine' }] });
@@ -573,6 +656,10 @@ describe('IAM', () => {
         expect(await failures({ type: 'event', event: { ...tag, kind: 'image-delete', occurredAt: new Date(at + 2000).toISOString(), deliveryId: 'e-3' } })).toEqual([]);
         const commit = { kind: 'git', source: 'github', repoUrl: 'https://github.com/example/acr-build-helloworld-node.git', ref: 'refs/heads/main', commit: 'f'.repeat(40), deliveryId: 'g-1' };
         expect(await failures({ type: 'event', event: commit })).toEqual([]);
+        // EventBridge Scheduler invokes it with a timer's occurrence, delivered twice: one run.
+        const timed = { cascadeTimer: { task: 'helloworld', timer: 'nightly', occurrence: '2026-12-01T03:00:00Z' } };
+        await expect(handle(timed)).resolves.toMatchObject({ fired: true });
+        await expect(handle(timed)).resolves.toMatchObject({ fired: false, reason: expect.stringMatching(/already fired/) });
       },
       async registryEvents(cascade, record, world) {
         record();
@@ -582,7 +669,8 @@ describe('IAM', () => {
         await expect(handle({ ...fixture<Json>('events/registryEvents.json'), id: 'another' })).rejects.toThrow('ThrottlingException');
       },
       async buildEvents(cascade, record, world) {
-        await cascade.tasks.create(newTask('helloworld'));
+        // One finished run kept: the newer run's end removes the older one (BatchWriteItem).
+        await cascade.tasks.create({ ...newTask('helloworld'), keepRuns: 1 });
         await cascade.tasks.create(newTask('onquay', 'quay.io'));
         await cascade.runs.runTaskByName('helloworld', manual);
         await cascade.runs.recordResult({ ...succeeded('da1'), baseImages: [{ ...succeeded('da1').baseImages[0]!, tag: '8-alpine' }] });
@@ -605,7 +693,7 @@ describe('IAM', () => {
         expect((await cascade.runs.get(waiting!.id)).status).toBe('Error');
       },
       async reconciler(cascade, record, world) {
-        await cascade.tasks.create(newTask('helloworld'));
+        await cascade.tasks.create({ ...newTask('helloworld'), keepRuns: 1 });
         await cascade.tasks.create(newTask('onquay', 'quay.io'));
         await cascade.runs.recordResult({ ...succeeded((await cascade.runs.runTaskByName('helloworld', manual)).id), baseImages: [{ ...succeeded('').baseImages[0]!, tag: '8-alpine' }] });
         const lost = await cascade.runs.runTaskByName('helloworld', manual);
@@ -629,6 +717,36 @@ describe('IAM', () => {
         const report = await createReconcilerHandler(cascade, { queuedGraceMs: 0 })();
         expect(report).toMatchObject({ checked: 3, started: ['da4'], recorded: [{ runId: 'da3', status: 'Error' }, { runId: 'da2', status: 'Succeeded' }] });
       },
+    };
+
+    /** A registry on loopback answering manifest HEADs with the digest `digestOf` gives its tag. */
+    async function tinyRegistry(digestOf: (path: string) => string | undefined): Promise<{ host: string; close: () => Promise<void> }> {
+      const server = createServer((req, res) => {
+        const digest = digestOf(req.url ?? '');
+        if (req.method !== 'HEAD' || !digest) return void res.writeHead(404).end();
+        res.writeHead(200, { 'docker-content-digest': digest, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end();
+      });
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((done) => server.close(() => done())) };
+    }
+    SCENARIOS.poller = async (cascade, record, world) => {
+      let now = `sha256:${'1'.repeat(64)}`;
+      const registry = await tinyRegistry(() => now);
+      try {
+        await cascade.tasks.create({ ...newTask('watcher', ECR_APP) });
+        const first = await cascade.runs.runTaskByName('watcher', manual);
+        await cascade.runs.recordResult({ ...succeeded(first.id, now), baseImages: [{ registry: registry.host, repository: 'library/node', tag: '22', digest: now, stage: 'runtime', pinned: false }] });
+        record();
+        const handle = createPollerHandler(cascade, { jitterMs: () => 0 });
+        // Unchanged: a HEAD and the state written; changed: the event queued; queueing refused: forgotten, tried next time.
+        await expect(handle()).resolves.toMatchObject({ polled: 1, changed: [] });
+        now = `sha256:${'2'.repeat(64)}`;
+        world.fault('SendMessage', 'ThrottlingException');
+        await expect(handle()).resolves.toMatchObject({ failed: [{ ref: `${registry.host}/library/node:22` }] });
+        await expect(handle()).resolves.toMatchObject({ changed: [{ to: now }] });
+      } finally {
+        await registry.close();
+      }
     };
 
     it.each(FUNCTIONS)('%s', async (fn) => {

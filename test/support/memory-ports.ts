@@ -63,5 +63,7 @@ export function memoryCascadePorts(): CascadePorts & { webhooks: MemoryWebhookSt
     digests: unused('digests') as CascadePorts['digests'],
     slots: unused('slots') as CascadePorts['slots'],
     deferrals: unused('deferrals') as CascadePorts['deferrals'],
+    timerStates: unused('timerStates') as CascadePorts['timerStates'],
+    pollStates: unused('pollStates') as CascadePorts['pollStates'],
   };
 }

@@ -10,6 +10,7 @@ import { followRun } from '../follow-run';
 import { formatRun, formatRunsTable, formatTask, formatTaskDetail, formatTasksTable, isTerminal } from '../format';
 import { confirm, readPasswordFromStdin, resolveContext } from '../input';
 import { boolean, collect, keyValue, oneOf, positiveInteger } from '../options';
+import { registerTimerCommands } from './timer';
 
 interface TaskDefinitionOptions extends OutputOptions {
   name: string;
@@ -23,6 +24,8 @@ interface TaskDefinitionOptions extends OutputOptions {
   baseImageTriggerEnabled?: boolean;
   baseImageTriggerType?: 'Runtime' | 'All';
   commitTriggerEnabled?: boolean;
+  keepRuns?: number;
+  logRetentionDays?: number;
 }
 
 /** The flags `task create` and `task update` share; `create` makes the essential ones required. */
@@ -41,7 +44,9 @@ function definitionOptions(cmd: Command, required: boolean): Command {
     .option('--base-image-trigger-enabled <true|false>', 'rebuild when a base image changes', boolean('--base-image-trigger-enabled'))
     .option('--base-image-trigger-type <Runtime|All>', 'which base images trigger: the final stage (Runtime) or all', oneOf('--base-image-trigger-type', ['Runtime', 'All'] as const))
     .option('--commit-trigger-enabled <true|false>', 'rebuild on a git push to the context', boolean('--commit-trigger-enabled'))
-    .option('--status <Enabled|Disabled>', 'a disabled task is never triggered', oneOf('--status', ['Enabled', 'Disabled'] as const));
+    .option('--status <Enabled|Disabled>', 'a disabled task is never triggered', oneOf('--status', ['Enabled', 'Disabled'] as const))
+    .option('--keep-runs <n>', 'finished runs kept (default 50)', positiveInteger('--keep-runs', 50))
+    .option('--log-retention-days <days>', 'days a finished run and its log are kept (default 30)', positiveInteger('--log-retention-days', 30));
 }
 
 async function definitionBody(ctx: CliContext, opts: TaskDefinitionOptions): Promise<Partial<CreateTaskInput>> {
@@ -56,6 +61,8 @@ async function definitionBody(ctx: CliContext, opts: TaskDefinitionOptions): Pro
   if (opts.baseImageTriggerEnabled !== undefined) body.baseImageTriggerEnabled = opts.baseImageTriggerEnabled;
   if (opts.baseImageTriggerType !== undefined) body.baseImageTriggerType = opts.baseImageTriggerType;
   if (opts.commitTriggerEnabled !== undefined) body.commitTriggerEnabled = opts.commitTriggerEnabled;
+  if (opts.keepRuns !== undefined) body.keepRuns = opts.keepRuns;
+  if (opts.logRetentionDays !== undefined) body.logRetentionDays = opts.logRetentionDays;
   return body;
 }
 
@@ -116,6 +123,7 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
   );
 
   registerCredentialCommands(task, ctx);
+  registerTimerCommands(task, ctx);
 
   act<OutputOptions & { name: string; wait: boolean }>(
     leaf(task, 'run', 'run a task by hand and follow its log')

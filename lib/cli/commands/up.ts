@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context';
 import { act, leaf, type OutputOptions } from '../command-helpers';
 import { port } from '../options';
+import { UsageError } from '../errors';
 
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
@@ -24,11 +25,21 @@ function nextStopSignal(): { received: Promise<NodeJS.Signals>; dispose(): void 
   return { received, dispose };
 }
 
+/** 0 (off), or at least 10 seconds: a registry should not be asked more often than that. */
+function pollInterval(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || (n !== 0 && n < 10) || n > 86_400) {
+    throw new UsageError(`--poll-interval must be 0 (off) or a number of seconds from 10 to 86400, e.g. --poll-interval 300; got "${value}"`);
+  }
+  return n;
+}
+
 export function registerUpCommand(program: Command, ctx: CliContext): void {
-  act<OutputOptions & { port: number; dataDir: string }>(
+  act<OutputOptions & { port: number; dataDir: string; pollInterval: number }>(
     leaf(program, 'up', 'run cascade on this machine, in the foreground, until Ctrl-C')
       .option('--port <port>', 'HTTP port of the API and webhooks', port, 3000)
-      .option('--data-dir <folder>', 'where tasks, runs, logs and secrets are kept', '.cascade'),
+      .option('--data-dir <folder>', 'where tasks, runs, logs and secrets are kept', '.cascade')
+      .option('--poll-interval <seconds>', 'seconds between polls of base images whose registry sends no events (0: never)', pollInterval, 300),
     ctx,
     async (opts) => {
       const stopSignal = nextStopSignal();
@@ -41,6 +52,7 @@ export function registerUpCommand(program: Command, ctx: CliContext): void {
             port: opts.port,
             dataDir: resolve(ctx.cwd, opts.dataDir),
             log: (line) => ctx.note(opts.output, `${line}\n`),
+            pollIntervalSeconds: opts.pollInterval,
           });
         } catch (err) {
           const reason = err instanceof Error ? err.message : String(err);

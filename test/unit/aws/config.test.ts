@@ -23,6 +23,7 @@ describe('readAwsConfig', () => {
   it('reads a complete environment, with defaults for the optional variables', () => {
     expect(readAwsConfig(GOOD)).toEqual({
       tableName: 'cascade-prod',
+      pollIntervalSeconds: 300,
       queueUrl: GOOD.QUEUE_URL,
       codeBuildProject: 'cascade-prod',
       secretsPrefix: '/cascade/prod',
@@ -72,9 +73,34 @@ describe('readAwsConfig', () => {
     ['RUN_ID_PREFIX', 'DA', /RUN_ID_PREFIX "DA" must be/],
     ['BUILD_LOG_GROUP', 'bad group!', /BUILD_LOG_GROUP "bad group!" is not/],
     ['TABLE_NAME', '   ', /TABLE_NAME is not set/],
+    ['POLL_INTERVAL_SECONDS', '30', /POLL_INTERVAL_SECONDS "30" must be a whole number of seconds, at least 60/],
+    ['POLL_INTERVAL_SECONDS', '5m', /POLL_INTERVAL_SECONDS "5m"/],
   ])('refuses %s=%j', (name, value, problem) => {
     const problems = problemsOf({ ...GOOD, [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(problem);
+  });
+
+  const TIMERS = {
+    SCHEDULE_GROUP: 'cascade-prod',
+    SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/cascade-prod-SchedulerRole',
+    DISPATCHER_ARN: 'arn:aws:lambda:eu-west-1:123456789012:function:cascade-prod-dispatcher',
+  };
+
+  it('reads the timer settings when all of them are given, and the poll interval', () => {
+    expect(readAwsConfig({ ...GOOD, ...TIMERS, DEAD_LETTER_ARN: 'arn:aws:sqs:eu-west-1:123456789012:dl', POLL_INTERVAL_SECONDS: '600' })).toMatchObject({
+      timers: { scheduleGroup: 'cascade-prod', schedulerRoleArn: TIMERS.SCHEDULER_ROLE_ARN, dispatcherArn: TIMERS.DISPATCHER_ARN, deadLetterArn: 'arn:aws:sqs:eu-west-1:123456789012:dl' },
+      pollIntervalSeconds: 600,
+    });
+    expect(readAwsConfig(GOOD).timers).toBeUndefined();
+  });
+
+  it.each([
+    [{ SCHEDULE_GROUP: 'cascade-prod' }, ['SCHEDULER_ROLE_ARN is not set', 'DISPATCHER_ARN is not set']],
+    [{ ...TIMERS, DISPATCHER_ARN: 'cascade-prod-dispatcher' }, ['DISPATCHER_ARN "cascade-prod-dispatcher" is not an ARN']],
+    [{ ...TIMERS, SCHEDULE_GROUP: 'has space' }, ['SCHEDULE_GROUP "has space" is not a schedule group name']],
+  ])('refuses half or wrong timer settings %j', (timers, expected) => {
+    const problems = problemsOf({ ...GOOD, ...timers });
+    expect(problems.map((p) => p.replace(/ \(the timer settings go together.*\)$/, ''))).toEqual(expected);
   });
 });

@@ -16,6 +16,7 @@ const CONFIG: AwsConfig = {
   publicUrl: 'https://r4nd0m1d.execute-api.eu-west-1.amazonaws.com',
   runIdPrefix: 'da',
   buildLogGroup: '/aws/codebuild/cascade-dev',
+  pollIntervalSeconds: 300,
 };
 
 const ENV = {

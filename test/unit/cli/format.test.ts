@@ -176,7 +176,11 @@ describe('formatTaskDetail', () => {
     expect(text).toContain('Credentials:         127.0.0.1:5000 (username puller)');
     expect(text).not.toContain('secret/ref/123');
     expect(text).toContain(
-      ['REGISTRY/REPOSITORY:TAG                  DIGEST      STAGE    CAPTURED', '---------------------------------------  ----------  -------  --------------------', '127.0.0.1:5000/baseimages/node:9-alpine  sha256:abc  runtime  2026-11-28T04:41:23Z'].join('\n'),
+      [
+        'REGISTRY/REPOSITORY:TAG                  DIGEST      STAGE    CAPTURED              LAST RUN',
+        '---------------------------------------  ----------  -------  --------------------  --------',
+        '127.0.0.1:5000/baseimages/node:9-alpine  sha256:abc  runtime  2026-11-28T04:41:23Z',
+      ].join('\n'),
     );
   });
 });

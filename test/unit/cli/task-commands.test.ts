@@ -100,8 +100,8 @@ describe('task update, show, list, delete', () => {
       task: makeTask(),
       dependenciesCaptured: true,
       dependencies: [
-        { taskName: 'helloworld', registry: '127.0.0.1:5000', repository: 'baseimages/node', tag: '9-alpine', digest: 'sha256:1111', stage: 'runtime', pinned: false, capturedAt: '2026-11-28T04:41:23.400Z', capturedByRun: 'da1' },
-        { taskName: 'helloworld', registry: 'docker.io', repository: 'library/golang', tag: '1.22', digest: 'sha256:2222', stage: 'build-time', pinned: false, capturedAt: '2026-11-28T04:41:23.400Z', capturedByRun: 'da1' },
+        { taskName: 'helloworld', registry: '127.0.0.1:5000', repository: 'baseimages/node', tag: '9-alpine', digest: 'sha256:1111', stage: 'runtime', pinned: false, capturedAt: '2026-11-28T04:41:23.400Z', capturedByRun: 'da1', lastRun: 'da7' },
+        { taskName: 'helloworld', registry: 'docker.io', repository: 'library/golang', tag: '1.22', digest: 'sha256:2222', stage: 'build-time', pinned: true, capturedAt: '2026-11-28T04:41:23.400Z', capturedByRun: 'da1' },
       ],
     };
     api.reset(() => ({ status: 200, json: detail }));
@@ -110,10 +110,10 @@ describe('task update, show, list, delete', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(
       [
-        'REGISTRY/REPOSITORY:TAG                  DIGEST       STAGE       CAPTURED',
-        '---------------------------------------  -----------  ----------  --------------------',
-        '127.0.0.1:5000/baseimages/node:9-alpine  sha256:1111  runtime     2026-11-28T04:41:23Z',
-        'docker.io/library/golang:1.22            sha256:2222  build-time  2026-11-28T04:41:23Z',
+        'REGISTRY/REPOSITORY:TAG                  DIGEST       STAGE       CAPTURED              LAST RUN',
+        '---------------------------------------  -----------  ----------  --------------------  --------',
+        '127.0.0.1:5000/baseimages/node:9-alpine  sha256:1111  runtime     2026-11-28T04:41:23Z  da7',
+        'docker.io/library/golang:1.22 (pinned)   sha256:2222  build-time  2026-11-28T04:41:23Z',
       ].join('\n'),
     );
     const json = await cli(['task', 'show', '--name', 'helloworld', '--output', 'json']);

@@ -1,5 +1,6 @@
 import { ValidationError } from '../../../lib/domain/errors';
 import { getProvider, providers } from '../../../lib/events';
+import { isRegistryProvider, REGISTRY_PROVIDER_NAMES } from '../../../lib/events/provider-names';
 
 // The names users type after `cascade webhook create --provider`, as the webhook issue lists them.
 const EXPECTED: Array<[string, 'registry' | 'git', 'header' | 'path']> = [
@@ -39,5 +40,10 @@ describe('provider map', () => {
   it.each(['GitHub', 'docker-hub', '', 'constructor', '__proto__', 'toString'])('%j is unknown', (name) => {
     expect(() => getProvider(name)).toThrow(ValidationError);
     expect(() => getProvider(name)).toThrow(/unknown webhook provider .*use one of: distribution, ecr, acr, .*azure-devops$/);
+  });
+
+  it('names the registry providers in provider-names.ts as index.ts knows them', () => {
+    expect(REGISTRY_PROVIDER_NAMES).toEqual(EXPECTED.filter(([, kind]) => kind === 'registry').map(([name]) => name));
+    for (const [name, kind] of EXPECTED) expect(isRegistryProvider(name)).toBe(kind === 'registry');
   });
 });
