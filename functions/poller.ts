@@ -20,8 +20,11 @@ export function createPollerHandler(cascade: Cascade, options: { jitterMs: () =>
   };
 }
 
+// No waiting under `serverless invoke local` (which sets IS_LOCAL): a person is watching.
 const poller = lazy(() =>
-  createPollerHandler(awsCascade(), { jitterMs: () => Math.random() * Math.min(MAX_JITTER_MS, awsConfig().pollIntervalSeconds * 100) }),
+  createPollerHandler(awsCascade(), {
+    jitterMs: () => (process.env.IS_LOCAL === 'true' ? 0 : Math.random() * Math.min(MAX_JITTER_MS, awsConfig().pollIntervalSeconds * 100)),
+  }),
 );
 
 export const handler = middy<unknown, PollReport>().handler(() => poller()());

@@ -25,8 +25,8 @@ let aws: FakeAws;
 let stores: DynamoDbStores;
 
 /** `serverless invoke local` for one function with its fixture; the function's answer, parsed. */
-async function invoke(fn: string): Promise<unknown> {
-  const { stdout, stderr } = await run(join(ROOT, 'node_modules', '.bin', 'serverless'), ['invoke', 'local', '-f', fn, '-p', `test/fixtures/events/${fn}.json`], {
+async function invoke(fn: string, event = fn): Promise<unknown> {
+  const { stdout, stderr } = await run(join(ROOT, 'node_modules', '.bin', 'serverless'), ['invoke', 'local', '-f', fn, '-p', `test/fixtures/events/${event}.json`], {
     cwd: ROOT,
     timeout: 120_000,
     env: {
@@ -162,5 +162,24 @@ describe('serverless invoke local', () => {
   it('reconciler: asks CodeBuild about the builds still running and marks the one it has no record of', async () => {
     expect(await invoke('reconciler')).toEqual({ checked: 1, recorded: [{ runId: 'da2', status: 'Error' }], started: [], deferred: [] });
     expect(aws.callsOf('BatchGetBuilds').at(-1)).toEqual({ ids: ['cascade-dev:fake-build-1'] });
+  });
+
+  it('dispatcher: fires the timer occurrence EventBridge Scheduler hands it, once', async () => {
+    // The api test made the task afresh: give it the fixture's timer.
+    const task = (await stores.tasks.get('helloworld'))!;
+    await stores.tasks.put({ ...task, timers: [{ name: 'nightly', schedule: '0 3 * * *', enabled: true, createdAt: '2026-11-28T03:00:00.000Z', updatedAt: '2026-11-28T03:00:00.000Z' }] });
+    const before = aws.callsOf('StartBuild').length;
+    expect(await invoke('dispatcher', 'timer')).toMatchObject({ fired: true, task: 'helloworld', timer: 'nightly', occurrence: '2026-12-01T03:00:00.000Z' });
+    expect(aws.callsOf('StartBuild').slice(before)).toHaveLength(1);
+    expect(await invoke('dispatcher', 'timer')).toMatchObject({ fired: false, reason: 'occurrence 2026-12-01T03:00:00.000Z of helloworld/nightly was already fired' });
+  });
+
+  it('poller: leaves the ECR base alone, which EventBridge tells of', async () => {
+    expect(await invoke('poller')).toEqual({
+      polled: 0,
+      changed: [],
+      skipped: [{ ref: `${ECR_BASE}/baseimages/node:9-alpine`, reason: `${ECR_BASE} sends push events to cascade` }],
+      failed: [],
+    });
   });
 });
