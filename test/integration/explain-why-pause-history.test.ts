@@ -126,6 +126,9 @@ describe('cascade why', () => {
     const second = await t.cascade.dispatcher.dispatch(pushOf(APP, 'base-app', 'latest', A2, 'push-2'));
     const runId = second.started[0]!.runId;
 
+    // task show's "last run" of each base.
+    expect(await t.cascade.explain.lastRunsByBase('web')).toEqual({ [`${APP}/base-app:latest`]: runId });
+    expect(await t.cascade.explain.lastRunsByBase('base-app')).toEqual({ [BASE]: upstreamRun });
     const answer = await t.cascade.explain.why(runId);
     expect(answer).toMatchObject({ runId, root: `image:${BASE}@${D2}`, via: ['base-app'] });
     expect(answer.chain.map(({ runId: id, task, trigger, because, firstEvent }) => ({ id, task, trigger, because, firstEvent }))).toEqual([

@@ -60,6 +60,8 @@ describe('bad input sends nothing and exits 2', () => {
     ['credential stdin without username', ['task', 'credential', 'add', '--name', 'app', '--login-server', 'b.example.com', '--password-stdin'], /add --username USER/, 'pw'],
     ['webhook without provider', ['webhook', 'create', '--name', 'w'], /required option '--provider <provider>' not specified/],
     ['up on a port out of range', ['up', '--port', '70000'], /--port takes a port number from 0 to 65535/],
+    ['up polling more often than every 10 s', ['up', '--poll-interval', '5'], /--poll-interval must be 0 \(off\) or a number of seconds from 10 to 86400, e\.g\. --poll-interval 300; got "5"/],
+    ['up with a poll interval that is not a number', ['up', '--poll-interval', '5m'], /--poll-interval must be 0 \(off\) .*got "5m"/],
   ];
   // Objects, not tuples: jest hands a `done` callback to tuple rows shorter than the test's arity.
   it.each(cases.map(([label, argv, message, stdin]) => ({ label, argv, message, stdin })))('$label', async ({ argv, message, stdin }) => {
