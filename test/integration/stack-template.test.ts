@@ -284,6 +284,10 @@ describe('timers and the poller', () => {
     expect(byType('AWS::Scheduler::ScheduleGroup').map(([, r]) => r.Properties.Name)).toEqual(['cascade-dev']);
   });
 
+  it('keeps build logs as long as the longest retention a task may ask for', () => {
+    expect((resources.BuildLogGroup as Resource).Properties.RetentionInDays).toBe(365);
+  });
+
   it('runs the poller every pollIntervalMinutes (5 by default), the interval it is told', () => {
     const rules = byType('AWS::Events::Rule').filter(([, r]) => refsIn(r.Properties.Targets).includes('PollerLambdaFunction'));
     expect(rules.map(([, r]) => r.Properties.ScheduleExpression)).toEqual(['rate(5 minutes)']);
