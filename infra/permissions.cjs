@@ -75,8 +75,9 @@ function functionStatements(prefix) {
     dispatcher: [records(...all, 'BatchGetItem', 'BatchWriteItem'), queueSend, queueConsume, builds('StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
     registryEvents: [records('PutItem', 'DeleteItem'), queueSend, deadLetters],
     // A run's end prunes its task's history beyond the kept runs: BatchWriteItem deletes them.
-    buildEvents: [records(...all, 'BatchWriteItem'), queueSend, builds('StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents'), deadLetters],
-    reconciler: [records(...all, 'BatchWriteItem'), queueSend, builds('BatchGetBuilds', 'StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
+    // A finished build writes no whole item: runs, slots, edges and its task's capture are updates.
+    buildEvents: [records('GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'), queueSend, builds('StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents'), deadLetters],
+    reconciler: [records('GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'), queueSend, builds('BatchGetBuilds', 'StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
     // Reads the watched tags and their state, records what it saw, queues the changes.
     // (and reads the registry logins cascade was given, to ask private registries).
     poller: [records('GetItem', 'PutItem', 'DeleteItem', 'Query'), queueSend, secrets(prefix, 'GetParameter')],

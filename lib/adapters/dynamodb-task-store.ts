@@ -1,8 +1,8 @@
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConflictError } from '../domain/errors';
-import type { TaskStore } from '../domain/ports';
-import type { Task } from '../domain/types';
+import { ConflictError, NotFoundError } from '../domain/errors';
+import type { DependencyCapture, TaskStore } from '../domain/ports';
+import type { Task, TaskTimer } from '../domain/types';
 import { normalizeGitUrl as defaultNormalizeGitUrl } from '../events/git-url';
 import {
   createDocumentClient,
@@ -18,6 +18,11 @@ import { GSI1, GSI2, keys } from './dynamodb-table';
 export interface DynamoDbTaskStoreOptions extends DynamoDbStoreOptions {
   normalizeGitUrl?: (url: string) => string;
 }
+
+/** Fields of a task written by their own writers (recordCapture, setTimers), never by put. */
+const OWN_WRITERS: readonly string[] = ['dependenciesCapturedAt', 'dependenciesCapturedBySequence', 'upstream', 'timers'];
+/** Optional settings put removes when the task it is given has none. */
+const OPTIONAL_SETTINGS: readonly string[] = ['history'];
 
 /** BatchGetItem reads at most 100 items a request. */
 const BATCH_GET_MAX = 100;
@@ -75,8 +80,32 @@ export class DynamoDbTaskStore implements TaskStore {
   }
 
   async put(task: Task): Promise<void> {
-    // A whole-item put also drops the git-context index keys when the context stops being git.
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: this.toItem(task) }));
+    // The settings people change, field by field: what builds and timers write (OWN_WRITERS)
+    // stays as stored, so a change made from an older read cannot undo theirs.
+    const item = this.toItem(task);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    let n = 0;
+    for (const [field, value] of Object.entries(item)) {
+      if (field === 'PK' || field === 'SK' || OWN_WRITERS.includes(field)) continue;
+      names[`#f${n}`] = field;
+      values[`:f${n}`] = value;
+      sets.push(`#f${n} = :f${n}`);
+      n += 1;
+    }
+    // Absent optional settings are removed, as a whole put would; the git index goes with a git context.
+    const removes = [...OPTIONAL_SETTINGS, 'GSI2PK', 'GSI2SK'].filter((field) => !(field in item));
+    removes.forEach((field, i) => (names[`#r${i}`] = field));
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.task(task.name),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.map((_, i) => `#r${i}`).join(', ')}` : ''}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
   }
 
   async delete(name: string): Promise<void> {
@@ -102,6 +131,43 @@ export class DynamoDbTaskStore implements TaskStore {
       ExpressionAttributeValues: { ':pk': keys.gitContext(this.normalizeGitUrl(repoUrl), branch) },
     });
     return items.map((item) => recordOf<Task>(item));
+  }
+
+  async recordCapture(name: string, capture: DependencyCapture): Promise<boolean> {
+    const upstream = capture.upstream.length > 0;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.task(name),
+          UpdateExpression: `SET dependenciesCapturedAt = :at, dependenciesCapturedBySequence = :seq${upstream ? ', upstream = :up' : ''}${upstream ? '' : ' REMOVE upstream'}`,
+          // A run older than the one that captured last loses: its bases are not the newest.
+          ConditionExpression: 'attribute_exists(PK) AND (attribute_not_exists(dependenciesCapturedBySequence) OR dependenciesCapturedBySequence <= :seq)',
+          ExpressionAttributeValues: { ':at': capture.capturedAt, ':seq': capture.bySequence, ...(upstream && { ':up': capture.upstream }) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async setTimers(name: string, timers: TaskTimer[], updatedAt: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.task(name),
+          UpdateExpression: timers.length > 0 ? 'SET timers = :timers, updatedAt = :at' : 'SET updatedAt = :at REMOVE timers',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':at': updatedAt, ...(timers.length > 0 && { ':timers': withoutUndefined(timers) }) },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailed(error)) throw new NotFoundError('task', name);
+      throw error;
+    }
   }
 
   private toItem(task: Task): Item {

@@ -21,11 +21,28 @@ export interface TaskStore {
   get(name: string): Promise<Task | undefined>;
   /** The tasks of these names that exist, in batches rather than one request each. */
   getMany(names: string[]): Promise<Map<string, Task>>;
+  /** Writes the task's settings; its captured dependencies and its timers have writers of their own and stay as stored. */
   put(task: Task): Promise<void>;
   delete(name: string): Promise<void>;
   list(): Promise<Task[]>;
   /** Tasks whose context is this git repository (normalized URL) and branch. */
   listByGitContext(repoUrl: string, branch: string): Promise<Task[]>;
+  /**
+   * Records that a run captured the task's dependencies, changing nothing else of the task (a
+   * whole put from an earlier read could undo a change made meanwhile). False when a newer run
+   * captured them already, or the task is gone.
+   */
+  recordCapture(name: string, capture: DependencyCapture): Promise<boolean>;
+  /** Replaces the task's timers alone. NotFoundError when the task does not exist. */
+  setTimers(name: string, timers: TaskTimer[], updatedAt: string): Promise<void>;
+}
+
+export interface DependencyCapture {
+  capturedAt: string;
+  /** The run's sequence: an older run's capture never replaces a newer one's. */
+  bySequence: number;
+  /** Tasks whose builds push the bases (see Task.upstream). */
+  upstream: string[];
 }
 
 export interface RunQuery {

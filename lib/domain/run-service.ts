@@ -486,13 +486,7 @@ export class RunService {
       const producer = await this.deps.imageState.producer(dep.registry, dep.repository, dep.tag);
       if (producer && producer.taskName !== task.name) upstream.add(producer.taskName);
     }
-    const { upstream: _before, ...rest } = task;
-    await this.deps.tasks.put({
-      ...rest,
-      dependenciesCapturedAt: capturedAt,
-      dependenciesCapturedBySequence: run.sequence,
-      ...(upstream.size > 0 && { upstream: [...upstream].sort() }),
-    });
+    await this.deps.tasks.recordCapture(task.name, { capturedAt, bySequence: run.sequence, upstream: [...upstream].sort() });
   }
 }
 

@@ -76,9 +76,7 @@ export class TimerService {
     const timers = task.timers ?? [];
     if (!timers.some((t) => t.name === timerName)) throw new NotFoundError('timer', `${taskName}/${timerName}`);
     await this.deps.scheduler?.remove(task.name, timerName);
-    const rest = timers.filter((t) => t.name !== timerName);
-    const { timers: _all, ...withoutTimers } = task;
-    await this.deps.tasks.put({ ...withoutTimers, ...(rest.length > 0 && { timers: rest }), updatedAt: this.deps.clock.now().toISOString() });
+    await this.deps.tasks.setTimers(task.name, timers.filter((t) => t.name !== timerName), this.deps.clock.now().toISOString());
     await this.deps.timerStates.forget(task.name, timerName);
   }
 
@@ -156,6 +154,7 @@ export class TimerService {
   /** The schedule outside first: a task that lists a timer always has its schedule. */
   private async save(task: Task, timers: TaskTimer[], changed: TaskTimer): Promise<void> {
     await this.deps.scheduler?.put(task.name, changed);
-    await this.deps.tasks.put({ ...task, timers, updatedAt: this.deps.clock.now().toISOString() });
+    // The timers alone: a build recording its task's dependencies meanwhile keeps what it wrote.
+    await this.deps.tasks.setTimers(task.name, timers, this.deps.clock.now().toISOString());
   }
 }

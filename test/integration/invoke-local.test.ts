@@ -166,8 +166,7 @@ describe('serverless invoke local', () => {
 
   it('dispatcher: fires the timer occurrence EventBridge Scheduler hands it, once', async () => {
     // The api test made the task afresh: give it the fixture's timer.
-    const task = (await stores.tasks.get('helloworld'))!;
-    await stores.tasks.put({ ...task, timers: [{ name: 'nightly', schedule: '0 3 * * *', enabled: true, createdAt: '2026-11-28T03:00:00.000Z', updatedAt: '2026-11-28T03:00:00.000Z' }] });
+    await stores.tasks.setTimers('helloworld', [{ name: 'nightly', schedule: '0 3 * * *', enabled: true, createdAt: '2026-11-28T03:00:00.000Z', updatedAt: '2026-11-28T03:00:00.000Z' }], '2026-11-28T03:00:00.000Z');
     const before = aws.callsOf('StartBuild').length;
     expect(await invoke('dispatcher', 'timer')).toMatchObject({ fired: true, task: 'helloworld', timer: 'nightly', occurrence: '2026-12-01T03:00:00.000Z' });
     expect(aws.callsOf('StartBuild').slice(before)).toHaveLength(1);
