@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { main } from '../../lib/cli/main';
 import type { Run } from '../../lib/domain/types';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
+import { freePort } from '../../lib/local/free-port';
 import { startRegistry, type RegistryProcess } from '../../lib/local/registry-process';
 import { writeBaseContext } from '../../lib/local/tutorial-files';
 
@@ -67,8 +68,14 @@ async function imageUpdates(): Promise<Run[]> {
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'cascade-diamond-'));
-  base = await startRegistry();
-  app = await startRegistry();
+  // The app registry's port is the lower of two, so that its images sort before the base's in
+  // the drawing, as the literal below has them.
+  const first = await freePort();
+  let second = await freePort();
+  while (second === first || String(second).length !== String(first).length) second = await freePort();
+  const [appPort, basePort] = [first, second].sort((a, b) => a - b);
+  base = await startRegistry({ port: basePort });
+  app = await startRegistry({ port: appPort });
   stack = await startLocalStack({ port: 0, dataDir: join(work, 'cascade'), log: (line) => console.log(line), pollIntervalSeconds: 2 });
   await ok(['build', '--registry', base.host, '--image', 'baseimages/node:9-alpine', '--file', 'Dockerfile-base', await writeBaseContext(join(work, 'base'), '9.11.1')]);
   await createTask('base-app', [`FROM ${base.host}/baseimages/node:9-alpine`, 'COPY base-app.txt /srv/']);
