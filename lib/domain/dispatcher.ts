@@ -89,9 +89,9 @@ export class Dispatcher {
       report.skipped.push({ reason: `a newer digest of ${base} was already seen; ${event.digest} arrived late` });
       return report;
     }
-    const origin = await this.originOf(event, base, recorded.producer, unfinished, forTask, report);
-    if (!origin) return report;
-    const pushedByRun = recorded.producer?.digest === event.digest ? recorded.producer.runId : undefined;
+    const found = await this.originOf(event, base, recorded.producer, unfinished, forTask, report);
+    if (!found) return report;
+    const { origin, pushedByRun } = found;
 
     const dependents = allDependents.filter((dep) => forTask === undefined || dep.taskName === forTask);
     if (dependents.length === 0) report.skipped.push({ reason: `no task depends on ${base}` });
@@ -239,13 +239,22 @@ export class Dispatcher {
 
   /**
    * The change an image event belongs to. A push of cascade's own build carries that build's
-   * origin on. A push to a tag that a running build of cascade's pushes to, whose result is not
+   * origin on. A push to a tag that an unfinished run of cascade's pushes to, whose result is not
    * in yet, waits for that result (a registry can tell of a push before the build reports it).
    * Any other push starts a change of its own.
    */
-  private async originOf(event: ImageEvent, base: string, producer: ImageProducer | undefined, unfinished: Run[], forTask: string | undefined, report: DispatchReport): Promise<RunOrigin | undefined> {
-    if (producer?.digest === event.digest) return producer.origin;
-    const pusher = unfinished.find((run) => run.status === 'Running' && run.taskName && pushTargets(run).includes(base));
+  private async originOf(
+    event: ImageEvent,
+    base: string,
+    producer: ImageProducer | undefined,
+    unfinished: Run[],
+    forTask: string | undefined,
+    report: DispatchReport,
+  ): Promise<{ origin: RunOrigin; pushedByRun?: string } | undefined> {
+    if (producer?.digest === event.digest) return { origin: producer.origin, pushedByRun: producer.runId };
+    // Queued counts too: a builder may push, and its registry tell of it, before cascade has
+    // recorded the run as Running (the start call has not returned yet).
+    const pusher = unfinished.find((run) => run.taskName && pushTargets(run).includes(base));
     if (pusher) {
       const root = pusher.origin?.root ?? `run:${pusher.id}`;
       await this.deps.deferrals.defer(root, pusher.taskName as string, { event, ...(forTask !== undefined && { forTask }) });
@@ -253,7 +262,11 @@ export class Dispatcher {
       report.skipped.push({ reason: `${pusher.id} of ${pusher.taskName} is pushing ${base}: the event waits for its result, to tell cascade's own push from another` });
       return undefined;
     }
-    return { root: `image:${base}@${event.digest}`, via: [] };
+    // The producer was read alongside the unfinished runs, not after: a run that finished in
+    // between recorded its pushes before it finished, so a read now sees them.
+    const now = await this.deps.imageState.producer(event.registry, event.repository, event.tag);
+    if (now?.digest === event.digest) return { origin: now.origin, pushedByRun: now.runId };
+    return { origin: { root: `image:${base}@${event.digest}`, via: [] } };
   }
 
   /**

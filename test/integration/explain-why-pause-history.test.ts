@@ -5,6 +5,7 @@ import type { Clock, SourceReader } from '../../lib/domain/ports';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/domain/errors';
 import { DYNAMODB_START_TIMEOUT_MS, withDynamoDb, type TestTable } from '../support/dynamodb';
 import { cascadeOnDynamoDb, helloworldTask, type TestCascade } from '../unit/functions/cascade-on-dynamodb';
+import { DynamoDbImageStateStore } from '../../lib/adapters/dynamodb-image-state-store';
 
 const BASE_HOST = 'base.example.com';
 const APP = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -141,6 +142,33 @@ describe('cascade why', () => {
         firstEvent: { kind: 'image push', source: 'distribution', deliveryId: 'push-1', occurredAt: '2026-12-01T09:00:00.000Z', text: `distribution reported ${BASE} at ${D2} (delivery push-1)` },
       },
     ]);
+  });
+
+  it('links to the pushing run even when the push was read just before that run recorded it, and it finished meanwhile', async () => {
+    // The dispatcher reads the tag's producer and the unfinished runs at once; here the producer
+    // read comes first and misses the run's record, and the run has finished by the other read.
+    const real = new DynamoDbImageStateStore({ client: table.client, tableName: table.tableName });
+    let stale = false;
+    const imageState: typeof real = Object.assign(Object.create(real) as typeof real, {
+      recordPush: async (...args: Parameters<typeof real.recordPush>) => {
+        const recorded = await real.recordPush(...args);
+        return stale ? { age: recorded.age } : recorded;
+      },
+    });
+    const t = await cascadeOnDynamoDb(table, { imageState });
+    await t.cascade.tasks.create(helloworldTask({ name: 'base-app', images: ['base-app:latest'] }));
+    await t.cascade.tasks.create(helloworldTask({ name: 'web', images: ['web:{{.Run.ID}}'] }));
+    await built(t, 'base-app', [nodeBase(D1)], [{ reference: `${APP}/base-app:latest`, digest: A1 }]);
+    await built(t, 'web', [{ registry: APP, repository: 'base-app', tag: 'latest', digest: A1, stage: 'runtime', pinned: false }]);
+    const first = await t.cascade.dispatcher.dispatch(pushOf(BASE_HOST, 'baseimages/node', '9-alpine', D2, 'push-1'));
+    const upstreamRun = first.started[0]!.runId;
+    await t.cascade.runs.recordResult(succeeded(await t.cascade.runs.get(upstreamRun), [nodeBase(D2)], [{ reference: `${APP}/base-app:latest`, digest: A2 }]));
+    await drain(t);
+    stale = true;
+    const second = await t.cascade.dispatcher.dispatch(pushOf(APP, 'base-app', 'latest', A2, 'push-2'));
+    const run = await t.cascade.runs.get(second.started[0]!.runId);
+    expect(run.origin).toEqual({ root: `image:${BASE}@${D2}`, via: ['base-app'] });
+    expect(run.cause).toMatchObject({ pushedByRun: upstreamRun });
   });
 
   it('ends a manual run at itself, and says when the run a chain goes through is no longer kept', async () => {

@@ -66,6 +66,22 @@ it('a diamond base → {left, right} → bottom rebuilds bottom once per change 
   }
 });
 
+it('a diamond rebuilds its bottom once even when each side\'s push is told of before cascade has recorded that side as started, or its result', async () => {
+  await drill.registry.push('base/node:20', { notify: false });
+  await drill.task('left', ['base/node:20']);
+  await drill.task('right', ['base/node:20']);
+  await drill.task('bottom', ['left:latest', 'right:latest'], { trigger: 'All' });
+  drill.builder.auto = { pushes: 'before-result', beforeStarted: true };
+  await drill.registry.push('base/node:20');
+  await drill.settle();
+  const runs = await updates('bottom');
+  expect(runs.map(({ id, status, cause, origin }) => ({ id, status, cause, origin }))).toHaveLength(1);
+  expect(runs[0]?.baseImages.map((b) => [b.repository, b.digest])).toEqual([
+    ['left', drill.registry.digestOf('left:latest')],
+    ['right', drill.registry.digestOf('right:latest')],
+  ]);
+});
+
 it('a diamond whose bottom also builds on the top directly still builds it once, after both sides', async () => {
   await drill.registry.push('base/node:20', { notify: false });
   await drill.task('left', ['base/node:20']);

@@ -70,8 +70,12 @@ export class DrillBuilder implements Builder {
   readonly started: BuildRequest[] = [];
   private readonly open = new Map<string, BuildRequest>();
   private readonly inFlight = new Set<Promise<void>>();
-  /** Finish every build as soon as it starts (graph drills: let a change run its course). */
-  auto: { pushes: PushTiming } | undefined;
+  /**
+   * Finish every build as soon as it starts (graph drills: let a change run its course).
+   * `beforeStarted`: within the start call itself, so the build's push is told of before
+   * cascade has recorded the run as Running.
+   */
+  auto: { pushes: PushTiming; beforeStarted?: boolean } | undefined;
 
   constructor(
     private readonly onResult: (result: BuildResult) => Promise<void>,
@@ -81,7 +85,9 @@ export class DrillBuilder implements Builder {
   async start(request: BuildRequest): Promise<{ buildId: string }> {
     this.started.push(structuredClone(request));
     this.open.set(request.runId, request);
-    if (this.auto) {
+    if (this.auto?.beforeStarted) {
+      await this.finish(request.runId, { pushes: this.auto.pushes });
+    } else if (this.auto) {
       const timing = this.auto.pushes;
       this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.finish(request.runId, { pushes: timing })));
     }
