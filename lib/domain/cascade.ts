@@ -3,7 +3,7 @@
 import { Dispatcher, type DispatchReport } from './dispatcher';
 import { EventIntake } from './event-intake';
 import { ExplainService } from './explain';
-import { Poller, type PollerOptions } from './poller';
+import { DEFAULT_POLL_INTERVAL_MS, Poller, type PollerOptions } from './poller';
 import { TimerService } from './timer-service';
 import type {
   Builder,
@@ -58,8 +58,6 @@ export interface CascadePorts {
   poller?: PollerOptions;
 }
 
-/** Five minutes, as the users expect from a poller that must not hammer Docker Hub. */
-export const DEFAULT_POLL_INTERVAL_MS = 5 * 60 * 1000;
 
 export interface Cascade {
   tasks: TaskService;

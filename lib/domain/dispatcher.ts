@@ -279,11 +279,8 @@ export class Dispatcher {
     if (dependents.length === 0) {
       return { event: `${base} (${event.source} ${event.deliveryId})`, started: [], skipped: [{ reason: `no task depends on ${base}` }] };
     }
-    const credentials: RegistryCredential[] = [];
-    for (const dep of dependents) {
-      const task = await this.deps.tasks.get(dep.taskName);
-      credentials.push(...(task?.credentials.filter((c) => c.loginServer === event.registry) ?? []));
-    }
+    const tasks = await this.deps.tasks.getMany(dependents.map((dep) => dep.taskName));
+    const credentials: RegistryCredential[] = dependents.flatMap((dep) => tasks.get(dep.taskName)?.credentials.filter((c) => c.loginServer === event.registry) ?? []);
     // A failure to reach the registry is thrown: the queue retries the message.
     const digest = await this.deps.digests.resolve(event, credentials);
     return this.onImage({ ...event, kind: 'image', digest });

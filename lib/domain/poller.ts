@@ -37,6 +37,9 @@ export interface PollReport {
   failed: Array<{ ref: string; error: string }>;
 }
 
+/** Every five minutes: often enough for a base image, rarely enough not to hammer Docker Hub. */
+export const DEFAULT_POLL_INTERVAL_MS = 5 * 60 * 1000;
+
 /** Longest a failing tag or a throttling host is left alone. */
 const MAX_BACKOFF_MS = 60 * 60 * 1000;
 

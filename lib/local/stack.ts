@@ -15,7 +15,7 @@ import type { DispatchReport } from '../domain/dispatcher';
 import { RegistryLogins } from '../domain/registry-logins';
 import type { Builder, Clock, QueueMessage, SourceReader } from '../domain/ports';
 import { systemClock } from '../domain/ports';
-import type { PollReport } from '../domain/poller';
+import { DEFAULT_POLL_INTERVAL_MS, type PollReport } from '../domain/poller';
 import type { FireOutcome } from '../domain/timer-service';
 import { isRegistryProvider } from '../events/provider-names';
 import { every } from './every';
@@ -122,7 +122,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // The server's URL is only known once it listens; providers are told it through publicUrl.
     let publicUrl = '';
-    const pollIntervalMs = (options.pollIntervalSeconds ?? 300) * 1000;
+    const pollIntervalMs = options.pollIntervalSeconds !== undefined ? options.pollIntervalSeconds * 1000 : DEFAULT_POLL_INTERVAL_MS;
     const cascade = createCascade({
       ...stores,
       imageState: stores.imageStates,
@@ -133,7 +133,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       digests: new RegistryDigestResolver({ secrets, logins: registryLogins, insecureHosts: options.insecureRegistries }),
       clock,
       isRegistryProvider,
-      poller: { intervalMs: pollIntervalMs || 300_000 },
+      // Off (0), a pass asked for by hand still backs failures off in the usual steps.
+      poller: { intervalMs: pollIntervalMs || DEFAULT_POLL_INTERVAL_MS },
       ...(options.sources !== null && { sources: options.sources ?? new GitSourceReader() }),
       get publicUrl() {
         return publicUrl;
@@ -181,7 +182,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (removed.length > 0) log(`cascade: removed ${removed.length} run(s) past their retention: ${removed.join(', ')}`);
     }, warn('history sweep'));
     stops.push(() => sweep.stop());
-    await sweep.now();
+    // Not awaited: start-up does not wait on a read of every run; a stop waits for it.
+    void sweep.now();
 
     return {
       url: server.url,

@@ -11,11 +11,10 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { main } from '../../lib/cli/main';
 import type { Run } from '../../lib/domain/types';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
+import { runCli, type CliResult } from '../unit/cli/api-double';
 import { freePort } from '../../lib/local/free-port';
 import { startRegistry, type RegistryProcess } from '../../lib/local/registry-process';
 import { writeBaseContext } from '../../lib/local/tutorial-files';
@@ -27,17 +26,8 @@ let stack: LocalStack;
 let base: RegistryProcess;
 let app: RegistryProcess;
 
-async function cascade(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const input = new PassThrough();
-  input.end('');
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (c: Buffer) => (stdout += c.toString()));
-  err.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await main(args, { stdin: input, stdout: out, stderr: err, env: { CASCADE_API: stack.url }, pollIntervalMs: 100 });
-  return { code, stdout, stderr };
+function cascade(args: string[]): Promise<CliResult> {
+  return runCli(args, { api: stack.url, pollIntervalMs: 100 });
 }
 
 async function ok(args: string[]): Promise<string> {

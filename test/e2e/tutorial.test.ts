@@ -4,24 +4,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { main } from '../../lib/cli/main';
 import type { Run } from '../../lib/domain/types';
 import { RegistryClient } from '../../lib/images/registry-client';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
+import { runCli, type CliResult } from '../unit/cli/api-double';
 import { startRegistry, type RegistryProcess } from '../../lib/local/registry-process';
 import { createAppRepository, writeBaseContext } from '../../lib/local/tutorial-files';
 import { startForwardingRecorder, type ForwardingRecorder } from '../support/forwarding-recorder';
 import { rememberSecrets } from '../support/secrets';
 
 jest.setTimeout(240_000);
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let work: string;
 let stack: LocalStack;
@@ -38,17 +31,8 @@ function secret(): string {
   return randomBytes(12).toString('base64url');
 }
 
-async function cascade(args: string[], stdin = ''): Promise<CliResult> {
-  const input = new PassThrough();
-  input.end(stdin);
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (c: Buffer) => (stdout += c.toString()));
-  err.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await main(args, { stdin: input, stdout: out, stderr: err, env: { CASCADE_API: stack.url }, pollIntervalMs: 100 });
-  return { code, stdout, stderr };
+function cascade(args: string[], stdin = ''): Promise<CliResult> {
+  return runCli(args, { api: stack.url, stdin, pollIntervalMs: 100 });
 }
 
 async function ok(args: string[], stdin = ''): Promise<string> {

@@ -4,7 +4,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RegistryError, RegistryRateLimitedError } from '../../lib/domain/errors';
-import type { SecretStore } from '../../lib/domain/ports';
 import { RegistryLogins } from '../../lib/domain/registry-logins';
 import type { RegistryCredential } from '../../lib/domain/types';
 import { RegistryDigestResolver } from '../../lib/adapters/registry-digest-resolver';
@@ -12,6 +11,7 @@ import { MEDIA_TYPES, RegistryClient } from '../../lib/images/registry-client';
 import { startRegistry, type RegistryProcess } from '../../lib/local/registry-process';
 import { entryFor, pushImage, pushIndexOver, sha256, type PushedImage } from '../support/registry';
 import { rememberSecrets } from '../support/secrets';
+import { MemorySecretStore } from '../unit/functions/cascade-on-dynamodb';
 
 const AMD64 = { os: 'linux', architecture: 'amd64' };
 const ARM64 = { os: 'linux', architecture: 'arm64' };
@@ -34,23 +34,6 @@ function countingFetch(): { fetch: typeof fetch; requests: string[] } {
     return fetch(input, init);
   };
   return { fetch: recording, requests };
-}
-
-class MapSecrets implements SecretStore {
-  private readonly values = new Map<string, string>();
-  async put(name: string, value: string): Promise<string> {
-    this.values.set(this.refFor(name), value);
-    return this.refFor(name);
-  }
-  async get(ref: string): Promise<string | undefined> {
-    return this.values.get(ref);
-  }
-  async delete(ref: string): Promise<void> {
-    this.values.delete(ref);
-  }
-  refFor(name: string): string {
-    return `test:${name}`;
-  }
 }
 
 describe('RegistryClient.tagDigest against a distribution registry', () => {
@@ -165,7 +148,7 @@ describe('RegistryDigestResolver.resolveForPlatform against a registry with user
   let registry: RegistryProcess;
   let amd64: PushedImage;
   let index: { digest: string };
-  const secrets = new MapSecrets();
+  const secrets = new MemorySecretStore();
 
   beforeAll(async () => {
     registry = await startRegistry({ users: { [alice.username]: alice.password } });
@@ -304,7 +287,7 @@ describe('429 from a registry or its token server', () => {
   });
 
   it('the resolver hands a 429 back at once instead of trying the next credential', async () => {
-    const secrets = new MapSecrets();
+    const secrets = new MemorySecretStore();
     const logins = new RegistryLogins(secrets);
     await logins.login(server.host, { username: 'cascade', password: 'pw-Login-Poll-7' });
     const ref = await secrets.put('task', 'pw-Task-Poll-8');

@@ -5,6 +5,7 @@ import type { CliContext } from '../cli-context';
 import { act, leaf, type OutputOptions } from '../command-helpers';
 import { port } from '../options';
 import { UsageError } from '../errors';
+import { DEFAULT_POLL_INTERVAL_MS } from '../../domain/poller';
 
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
@@ -39,7 +40,7 @@ export function registerUpCommand(program: Command, ctx: CliContext): void {
     leaf(program, 'up', 'run cascade on this machine, in the foreground, until Ctrl-C')
       .option('--port <port>', 'HTTP port of the API and webhooks', port, 3000)
       .option('--data-dir <folder>', 'where tasks, runs, logs and secrets are kept', '.cascade')
-      .option('--poll-interval <seconds>', 'seconds between polls of base images whose registry sends no events (0: never)', pollInterval, 300),
+      .option('--poll-interval <seconds>', 'seconds between polls of base images whose registry sends no events (0: never)', pollInterval, DEFAULT_POLL_INTERVAL_MS / 1000),
     ctx,
     async (opts) => {
       const stopSignal = nextStopSignal();

@@ -122,6 +122,8 @@ export interface CliOptions extends Pick<CliIo, 'awsCredentials' | 'fetch'> {
   cwd?: string;
   /** More environment besides CASCADE_API. */
   env?: NodeJS.ProcessEnv;
+  /** How often a followed run is polled; 5 ms unless given (a real build takes seconds). */
+  pollIntervalMs?: number;
 }
 
 /** Runs `cascade ARGV` in-process with `stdin` as its input and captures both outputs. */
@@ -138,7 +140,7 @@ export async function runCli(argv: string[], options: CliOptions): Promise<CliRe
     stderr,
     env: { CASCADE_API: options.api, ...options.env },
     cwd: options.cwd,
-    pollIntervalMs: 5,
+    pollIntervalMs: options.pollIntervalMs ?? 5,
     awsCredentials: options.awsCredentials,
     fetch: options.fetch,
   });
