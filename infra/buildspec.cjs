@@ -12,7 +12,7 @@ const { gzipSync } = require('node:zlib');
 const ROOT = join(__dirname, '..');
 const PLACEHOLDER = '@@CASCADE_BUILD_HELPER@@';
 
-/** The helper as one CommonJS file for the Node.js 20 runtime of the build image. */
+/** The helper as one CommonJS file for the Node.js 24 runtime the buildspec asks of the build image. */
 function bundleHelper() {
   const result = buildSync({
     stdin: {
@@ -23,7 +23,7 @@ function bundleHelper() {
     },
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     minify: true,
     legalComments: 'none',

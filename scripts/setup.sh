@@ -31,3 +31,28 @@ pkill -f 'docker-registry serve /etc/docker/registry' 2>/dev/null || true
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+
+# The Node.js major of the Lambda runtime (nodejs24.x), which the tests that run the functions
+# as Lambda does use (test/support/lambda-runtime.ts); apart, so that `node` stays the machine's.
+lambda_node=scripts/lambda-node
+if [ ! -f "$lambda_node/node_modules/.package-lock.json" ] || [ "$lambda_node/package-lock.json" -nt "$lambda_node/node_modules/.package-lock.json" ]; then
+  npm ci --prefix "$lambda_node" --no-audit --no-fund
+fi
+
+# AWS's CloudFormation linter and the moto AWS emulator, from PyPI, where Python lacks them (the
+# versions the suite was written against; test/support/python-tools.ts finds them in .venv too).
+if ! command -v cfn-lint >/dev/null || ! command -v moto_server >/dev/null; then
+  if [ ! -x .venv/bin/cfn-lint ] || [ ! -x .venv/bin/moto_server ]; then
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+      if [ "$(id -u)" -ne 0 ]; then
+        echo "cascade's tests need Python's venv module (Debian: python3-venv); run this script as root (sudo)." >&2
+        exit 1
+      fi
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update
+      apt-get install -y python3-venv
+    fi
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet 'cfn-lint==1.51.*' 'moto[server]==5.2.*'
+  fi
+fi

@@ -11,17 +11,27 @@
 // An event forwarded from another account's bus keeps the `account` of the account that owns the
 // repository, which is the registry the tasks pull from.
 import * as z from 'zod';
+import ecrEventPattern from './ecr-event-pattern.json';
 import type { ImageDeleteEvent, ImageEvent } from '../domain/types';
 import { digestProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';
 import { parseJson, validateAs } from './parse-json';
 import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
 import { authenticateBearer } from './verify';
 
-export const ECR_EVENT_PATTERN = {
-  source: ['aws.ecr'],
-  'detail-type': ['ECR Image Action'],
-  detail: { 'action-type': ['PUSH', 'DELETE'], result: ['SUCCESS'] },
-};
+/**
+ * The ECR events cascade acts on, as an EventBridge pattern: written once, in JSON, because the
+ * registryEvents rule in serverless.yml reads the same file, and the base account's forwarding
+ * rule (infra/base-registry-pull-role.yml) holds a copy that test/unit/events/ecr-pattern.test.ts
+ * keeps equal.
+ */
+export const ECR_EVENT_PATTERN: {
+  source: string[];
+  'detail-type': string[];
+  detail: { 'action-type': string[]; result: string[] };
+} = ecrEventPattern;
+
+/** What each action of the pattern is called in reasons. */
+const VERBS: Record<string, 'push' | 'delete'> = { PUSH: 'push', DELETE: 'delete' };
 
 const envelopeSchema = z.object({
   id: z.string().min(1),
@@ -55,7 +65,7 @@ function ecrHost(account: string, region: string): string {
 export function normalizeEcrEvent(event: unknown): NormalizeResult {
   const envelope = validateAs(event, envelopeSchema, 'ecr event');
   const type = envelope['detail-type'];
-  if (envelope.source !== 'aws.ecr' || type !== 'ECR Image Action') {
+  if (!ECR_EVENT_PATTERN.source.includes(envelope.source) || !ECR_EVENT_PATTERN['detail-type'].includes(type)) {
     return { events: [], ignored: [{ reason: `${envelope.source} event "${type}" is not an ECR image action` }] };
   }
   const detail = validateAs(envelope.detail, detailSchema, 'ecr event detail');
@@ -65,9 +75,9 @@ export function normalizeEcrEvent(event: unknown): NormalizeResult {
   const action = detail['action-type'];
   const reference = tag ? `${repository}:${tag}` : digest ? `${repository}@${digest}` : repository;
 
-  const verb = action === 'PUSH' ? 'push' : action === 'DELETE' ? 'delete' : undefined;
+  const verb = ECR_EVENT_PATTERN.detail['action-type'].includes(action) ? VERBS[action] : undefined;
   if (!verb) return ignore(`ECR ${action} of ${reference} is not a push or a delete`);
-  if (detail.result !== 'SUCCESS') return ignore(`failed ${verb} of ${reference} (result ${detail.result})`);
+  if (!ECR_EVENT_PATTERN.detail.result.includes(detail.result)) return ignore(`failed ${verb} of ${reference} (result ${detail.result})`);
   if (!tag) return ignore(verb === 'push' ? `push of ${reference} has no tag` : `delete of ${reference} names no tag`);
 
   const problem =

@@ -29,6 +29,7 @@ import { createTableInput } from '../../lib/adapters/dynamodb-table';
 import { readAwsConfig } from '../../lib/aws/config';
 import { createAwsPorts } from '../../lib/aws/wiring';
 import { createCascade, type Cascade } from '../../lib/domain/cascade';
+import { ECR_EVENT_PATTERN } from '../../lib/events/ecr';
 import { apiRoutes, webhookRoutes } from '../../lib/http/api-routes';
 import { DYNAMODB_START_TIMEOUT_MS, withDynamoDb, type TestTable } from '../support/dynamodb';
 import { matchesEventPattern } from '../support/event-pattern';
@@ -91,12 +92,12 @@ afterAll(() => {
 });
 
 describe('functions and routes', () => {
-  it('has one Lambda function per job, Node.js 20 on arm64, each with its own role', () => {
+  it('has one Lambda function per job, Node.js 24 on arm64, each with its own role', () => {
     const names = byType('AWS::Lambda::Function').map(([, r]) => r.Properties.FunctionName);
     expect(names.sort()).toEqual(FUNCTIONS.map((fn) => `cascade-dev-${fn}`).sort());
     const roles = new Set<string>();
     for (const fn of FUNCTIONS) {
-      expect(lambdaOf(fn).Properties).toMatchObject({ Runtime: 'nodejs20.x', Architectures: ['arm64'] });
+      expect(lambdaOf(fn).Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       const [file, exported] = (lambdaOf(fn).Properties.Handler as string).split(/\.(?=[^.]+$)/);
       expect(exported).toBe('handler');
       expect(statSync(join(ROOT, `${file}.ts`)).isFile()).toBe(true);
@@ -218,10 +219,15 @@ describe('EventBridge rules', () => {
     ["AWS's push example", ecrPush, true],
     ['a push forwarded from a base account', fixture('events/registryEvents.json'), true],
     ['a failed push', withDetail(ecrPush, { result: 'FAILURE' }), false],
-    ["AWS's delete example", fixture('webhooks/ecr/awsdocs-ecr-image-action-delete.json'), false],
+    ["AWS's delete example", fixture('webhooks/ecr/awsdocs-ecr-image-action-delete.json'), true],
+    ['a failed delete', withDetail(fixture('webhooks/ecr/awsdocs-ecr-image-action-delete.json'), { result: 'FAILURE' }), false],
     ['a CodeBuild event', fixture('events/buildEvents.json'), false],
   ])('sends registryEvents %s: %s', (_what, event, matches) => {
     expect(matchesEventPattern(patternOf('registryEvents').EventPattern as never, event)).toBe(matches);
+  });
+
+  it("gives registryEvents the normalizer's own pattern, as packaged", () => {
+    expect(patternOf('registryEvents').EventPattern).toEqual(ECR_EVENT_PATTERN);
   });
 
   it.each<[string, Json, boolean]>([

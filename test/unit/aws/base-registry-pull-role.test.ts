@@ -36,7 +36,9 @@ function evaluate(value: unknown, vars: Record<string, unknown> = PARAMS): unkno
       return vars[arg as string];
     case 'Fn::Join': {
       const [sep, items] = arg as [unknown, unknown];
-      return (evaluate(items, vars) as string[]).join(evaluate(sep, vars) as string);
+      // CloudFormation refuses any function as the delimiter (cfn-lint E1018).
+      if (typeof sep !== 'string') throw new Error(`Fn::Join takes a literal delimiter, not ${JSON.stringify(sep)}`);
+      return (evaluate(items, vars) as string[]).join(sep);
     }
     case 'Fn::Split': {
       const [sep, text] = arg as [string, unknown];
@@ -69,14 +71,16 @@ describe('infra/base-registry-pull-role.yml', () => {
     });
   });
 
-  it('lets that role pull the listed repositories and nothing else', () => {
+  it("lets that role pull the listed repositories of its own account and region, and nothing else", () => {
     const pull = statements('PullRole');
     expect(pull).toEqual([
       { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
       {
         Effect: 'Allow',
         Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-        Resource: ['arn:aws:ecr:eu-west-1:210987654321:repository/baseimages/node', 'arn:aws:ecr:eu-west-1:210987654321:repository/baseimages/python'],
+        // IAM puts the role's account in place of the variable.
+        Resource: ['arn:*:ecr:*:${aws:PrincipalAccount}:repository/baseimages/node', 'arn:*:ecr:*:${aws:PrincipalAccount}:repository/baseimages/python'],
+        Condition: { StringEquals: { 'aws:RequestedRegion': 'eu-west-1' } },
       },
     ]);
   });
@@ -84,7 +88,8 @@ describe('infra/base-registry-pull-role.yml', () => {
   it.each<[string, Json, boolean]>([
     ["AWS's push example", fixture('webhooks/ecr/awsdocs-ecr-image-action-push-success.json'), true],
     ['a failed push', { ...fixture('webhooks/ecr/awsdocs-ecr-image-action-push-success.json'), detail: { result: 'FAILURE', 'action-type': 'PUSH' } }, false],
-    ["AWS's delete example", fixture('webhooks/ecr/awsdocs-ecr-image-action-delete.json'), false],
+    ["AWS's delete example", fixture('webhooks/ecr/awsdocs-ecr-image-action-delete.json'), true],
+    ['a failed delete', { ...fixture('webhooks/ecr/awsdocs-ecr-image-action-delete.json'), detail: { result: 'FAILURE', 'action-type': 'DELETE' } }, false],
   ])('forwards %s to cascade: %s', (_what, event, forwarded) => {
     expect(matchesEventPattern(resource('ForwardEcrPushes').EventPattern as never, event)).toBe(forwarded);
   });

@@ -22,7 +22,7 @@ function build(id: string, overrides: Partial<Build> = {}, runId = 'da1'): Build
     timeoutInMinutes: 60,
     environment: {
       type: 'LINUX_CONTAINER',
-      image: 'aws/codebuild/amazonlinux2-x86_64-standard:5.0',
+      image: 'aws/codebuild/amazonlinux-x86_64-standard:6.0',
       computeType: 'BUILD_GENERAL1_SMALL',
       environmentVariables: [
         { name: 'CASCADE_RUN_ID', value: runId, type: 'PLAINTEXT' },
