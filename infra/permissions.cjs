@@ -60,7 +60,10 @@ function functionStatements(prefix) {
   // (dispatcher); transactions need the item actions.
   const all = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'];
   // A run's end can start the run waiting behind it and queue the events held behind it, so
-  // every function that finishes runs may start builds and send messages.
+  // every function that finishes runs may start builds and send messages. A start that is tried
+  // again (a queued start-run, a run the reconciler resumes) past CodeBuild's five-minute
+  // idempotency first looks for the build an earlier attempt may have begun: ListBuildsForProject
+  // and BatchGetBuilds.
   return {
     api: [
       records(...all, 'BatchWriteItem'),
@@ -72,12 +75,12 @@ function functionStatements(prefix) {
       passSchedulerRole,
     ],
     webhook: [records('GetItem', 'PutItem', 'DeleteItem'), queueSend],
-    dispatcher: [records(...all, 'BatchGetItem', 'BatchWriteItem'), queueSend, queueConsume, builds('StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
+    dispatcher: [records(...all, 'BatchGetItem', 'BatchWriteItem'), queueSend, queueConsume, builds('StartBuild', 'ListBuildsForProject', 'BatchGetBuilds'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
     registryEvents: [records('PutItem', 'DeleteItem'), queueSend, deadLetters],
     // A run's end prunes its task's history beyond the kept runs: BatchWriteItem deletes them.
     // A finished build writes no whole item: runs, slots, edges and its task's capture are updates.
     buildEvents: [records('GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'), queueSend, builds('StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents'), deadLetters],
-    reconciler: [records('GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'), queueSend, builds('BatchGetBuilds', 'StartBuild'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
+    reconciler: [records('GetItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'), queueSend, builds('BatchGetBuilds', 'StartBuild', 'ListBuildsForProject'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
     // Reads the watched tags and their state, records what it saw, queues the changes.
     // (and reads the registry logins cascade was given, to ask private registries).
     poller: [records('GetItem', 'PutItem', 'DeleteItem', 'Query'), queueSend, secrets(prefix, 'GetParameter')],

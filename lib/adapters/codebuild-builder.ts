@@ -2,13 +2,27 @@
 // (infra/buildspec.yml) logs in, pulls the bases, builds with docker and pushes. Everything the
 // build needs travels in environment variables; secrets only as PARAMETER_STORE references,
 // which CodeBuild resolves inside the build. The result comes back through EventBridge.
-import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand, StopBuildCommand, type EnvironmentVariable, type SourceType } from '@aws-sdk/client-codebuild';
-import { ValidationError } from '../domain/errors';
-import type { Builder, BuildRequest, BuildState } from '../domain/ports';
+//
+// A StartBuild whose answer is lost (a timeout, a dropped connection, an unreadable answer, a 5xx)
+// may still have created the build. The run id is the idempotency token, so asking again within
+// CodeBuild's five minutes returns that build; later, the build is found by its CASCADE_RUN_ID.
+import {
+  BatchGetBuildsCommand,
+  CodeBuildClient,
+  ListBuildsForProjectCommand,
+  StartBuildCommand,
+  StopBuildCommand,
+  type Build,
+  type EnvironmentVariable,
+  type SourceType,
+  type StartBuildCommandInput,
+} from '@aws-sdk/client-codebuild';
+import { RetryableError, ValidationError } from '../domain/errors';
+import { systemClock, type Builder, type BuildRequest, type BuildState, type Clock } from '../domain/ports';
 import type { BuildContext, BuildSpec } from '../domain/types';
 import { buildResultFromBuild } from '../aws/build-result';
 import { BUILD_ENV, ecrRegion, PASSWORD_VARIABLE_PREFIX, type BasicLogin, type PullRole } from '../aws/build-variables';
-import { errorName, retryableIfTransient } from '../aws/sdk-errors';
+import { errorName, mayHaveBeenCarriedOut, retryableIfTransient } from '../aws/sdk-errors';
 
 export interface CodeBuildBuilderOptions {
   projectName: string;
@@ -18,6 +32,9 @@ export interface CodeBuildBuilderOptions {
    * that is not ECR and that the task has no credential for; undefined when there is none.
    */
   pushLoginRef?: (registry: string) => Promise<string | undefined>;
+  /** StartBuild calls for one start whose outcome stays unknown before giving up for now (each with the SDK's own retries). */
+  startAttempts?: number;
+  clock?: Clock;
 }
 
 interface SourceChoice {
@@ -30,37 +47,108 @@ interface SourceChoice {
 }
 
 const BATCH_GET_BUILDS_MAX = 100;
+/** How long CodeBuild answers a repeated idempotency token with the build it first started (StartBuild's documentation). */
+export const IDEMPOTENCY_WINDOW_MS = 5 * 60 * 1000;
+/** Build start times are CodeBuild's clock, run creation times this one's: the search reaches this much further back. */
+const CLOCK_SKEW_MS = 60 * 1000;
+const DEFAULT_START_ATTEMPTS = 2;
 
 export class CodeBuildBuilder implements Builder {
   private readonly client: CodeBuildClient;
+  private readonly clock: Clock;
 
   constructor(private readonly options: CodeBuildBuilderOptions) {
     this.client = options.client ?? new CodeBuildClient({});
+    this.clock = options.clock ?? systemClock;
   }
 
-  async start({ runId, spec }: BuildRequest): Promise<{ buildId: string }> {
+  async start({ runId, spec, earlierAttemptsSince }: BuildRequest): Promise<{ buildId: string }> {
     const source = chooseSource(spec.context, spec.commit);
     const environment = await this.environment(runId, spec, source);
-    let buildId: string | undefined;
-    try {
-      const result = await this.client.send(
-        new StartBuildCommand({
-          projectName: this.options.projectName,
-          // A redelivered start of the same run within five minutes gets the same build back.
-          idempotencyToken: runId,
-          sourceTypeOverride: source.type,
-          ...(source.location !== undefined && { sourceLocationOverride: source.location }),
-          ...(source.version !== undefined && { sourceVersion: source.version }),
-          ...(source.cloneDepth !== undefined && { gitCloneDepthOverride: source.cloneDepth }),
-          environmentVariablesOverride: environment,
-        }),
-      );
-      buildId = result.build?.id;
-    } catch (error) {
-      throw retryableIfTransient(error, `starting the CodeBuild build of run ${runId}`);
+    if (earlierAttemptsSince !== undefined) {
+      const since = Date.parse(earlierAttemptsSince);
+      // Within the window the token alone gives an earlier attempt's build back; past it, only a search finds it.
+      if (Number.isNaN(since) || this.clock.now().getTime() - since >= IDEMPOTENCY_WINDOW_MS) {
+        const found = await this.findBuildOfRun(runId, Number.isNaN(since) ? undefined : since);
+        if (found) return { buildId: found };
+      }
     }
-    if (!buildId) throw new Error(`CodeBuild accepted the build of run ${runId} but returned no build id`);
-    return { buildId };
+    const input: StartBuildCommandInput = {
+      projectName: this.options.projectName,
+      idempotencyToken: runId,
+      sourceTypeOverride: source.type,
+      ...(source.location !== undefined && { sourceLocationOverride: source.location }),
+      ...(source.version !== undefined && { sourceVersion: source.version }),
+      ...(source.cloneDepth !== undefined && { gitCloneDepthOverride: source.cloneDepth }),
+      environmentVariablesOverride: environment,
+    };
+    return { buildId: await this.startBuild(runId, input) };
+  }
+
+  /**
+   * StartBuild, asked again with the same token (the same input) while the outcome is unknown:
+   * CodeBuild returns the build the lost attempt created, or starts it now. A refusal is final.
+   */
+  private async startBuild(runId: string, input: StartBuildCommandInput): Promise<string> {
+    const attempts = Math.max(1, this.options.startAttempts ?? DEFAULT_START_ATTEMPTS);
+    let unknown: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt += 1) {
+      try {
+        const result = await this.client.send(new StartBuildCommand(input));
+        if (result.build?.id) return result.build.id;
+        unknown = new Error('CodeBuild answered without a build id');
+      } catch (error) {
+        if (!mayHaveBeenCarriedOut(error)) throw retryableIfTransient(error, `starting the CodeBuild build of run ${runId}`);
+        unknown = error;
+      }
+    }
+    const reason = unknown instanceof Error ? `${unknown.name}: ${unknown.message.split('\n')[0]}` : String(unknown);
+    throw new RetryableError(
+      `CodeBuild may or may not have started the build of run ${runId} (its answer was lost ${attempts} times: ${reason}); the start will be tried again and finds that build if it exists`,
+      { cause: unknown },
+    );
+  }
+
+  /**
+   * The newest build of the project whose CASCADE_RUN_ID is this run's, looking back no further
+   * than the builds begun around `since` (the run's creation); undefined when there is none.
+   */
+  private async findBuildOfRun(runId: string, since: number | undefined): Promise<string | undefined> {
+    const action = `looking for a CodeBuild build of run ${runId}`;
+    let nextToken: string | undefined;
+    do {
+      let page;
+      try {
+        // Newest first is the default order; asking for an order is an error once a project has over 100 builds.
+        page = await this.client.send(new ListBuildsForProjectCommand({ projectName: this.options.projectName, ...(nextToken !== undefined && { nextToken }) }));
+      } catch (error) {
+        throw readFailure(error, action);
+      }
+      const ids = page.ids ?? [];
+      let older = false;
+      for (const build of await this.getBuilds(ids, action)) {
+        if (runIdOf(build) === runId && build.id) return build.id;
+        if (since !== undefined && build.startTime && build.startTime.getTime() < since - CLOCK_SKEW_MS) older = true;
+      }
+      if (older) return undefined;
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return undefined;
+  }
+
+  /** BatchGetBuilds, at most 100 ids a call as CodeBuild allows, in the order of `ids`. */
+  private async getBuilds(ids: string[], action: string): Promise<Build[]> {
+    const builds = new Map<string, Build>();
+    for (let i = 0; i < ids.length; i += BATCH_GET_BUILDS_MAX) {
+      const chunk = ids.slice(i, i + BATCH_GET_BUILDS_MAX);
+      try {
+        const answer = await this.client.send(new BatchGetBuildsCommand({ ids: chunk }));
+        for (const build of answer.builds ?? []) if (build.id) builds.set(build.id, build);
+      } catch (error) {
+        throw readFailure(error, action);
+      }
+    }
+    return ids.flatMap((id) => builds.get(id) ?? []);
   }
 
   async cancel(buildId: string): Promise<void> {
@@ -146,6 +234,17 @@ export class CodeBuildBuilder implements Builder {
     }
     return variables;
   }
+}
+
+/** The run a build belongs to: the CASCADE_RUN_ID this adapter gave it. */
+function runIdOf(build: Build): string | undefined {
+  return build.environment?.environmentVariables?.find((v) => v.name === BUILD_ENV.runId && (v.type ?? 'PLAINTEXT') === 'PLAINTEXT')?.value;
+}
+
+/** A read that got no answer can simply be read again later. */
+function readFailure(error: unknown, action: string): unknown {
+  if (!mayHaveBeenCarriedOut(error)) return retryableIfTransient(error, action);
+  return new RetryableError(`${action} failed for now (${errorName(error) ?? 'no answer'}); it will be tried again`, { cause: error });
 }
 
 /**

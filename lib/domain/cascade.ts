@@ -102,7 +102,8 @@ export function createCascade(ports: CascadePorts): Cascade {
           await dispatcher.dispatch(message.event, message.forTask);
           return;
         case 'start-run':
-          await runs.start(message.runId);
+          // Queued after a start whose outcome was unknown (or refused for now): not a first start.
+          await runs.start(message.runId, { retry: true });
           return;
         case 'build-result':
           await runs.recordResult(message.result);

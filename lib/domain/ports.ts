@@ -208,6 +208,15 @@ export interface Queue {
 export interface BuildRequest {
   runId: string;
   spec: BuildSpec;
+  /**
+   * Set when this is not the run's first start: an earlier attempt (whose answer never came
+   * back, or a crash before it was recorded) may have reached the builder and begun a build.
+   * The value is the earliest time such an attempt can have been made, the run's creation (ISO
+   * 8601). A builder that cannot always recognise a repeated start by itself looks for a build
+   * of this run begun since then and returns it instead of starting a second one. Absent on a
+   * first start, which must cost no more than starting.
+   */
+  earlierAttemptsSince?: string;
 }
 
 /** What a builder says of a build it was asked about. */
@@ -219,6 +228,12 @@ export type BuildState =
 
 /** Starts builds. Completion is reported later, as a BuildResult, through the queue or an event. */
 export interface Builder {
+  /**
+   * Starts the run's build. Throws RetryableError when the build cannot start for now, or when it
+   * is not known whether the builder took the request: the run stays Queued, and a later start
+   * (with `earlierAttemptsSince`) carries on with the build if one was begun. Any other error is
+   * a refusal, and the run ends in Error.
+   */
   start(request: BuildRequest): Promise<{ buildId: string }>;
   cancel?(buildId: string): Promise<void>;
   /** Asks for the state of builds, for runs whose completion report may have been lost. */

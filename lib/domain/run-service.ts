@@ -67,10 +67,13 @@ export interface RunRequest {
 export class RunService {
   constructor(private readonly deps: RunServiceDeps) {}
 
-  /** Creates a run of `task` and starts its build. */
+  /**
+   * Creates a run of `task` and starts its build; when the builder cannot take it now, or cannot
+   * say whether it did, the run is returned Queued and its start is queued (startOrQueue).
+   */
   async runTask(task: Task, request: RunRequest): Promise<Run> {
     const run = await this.createTaskRun(task, request);
-    return this.start(run.id);
+    return this.startOrQueue(run);
   }
 
   /** Run ids for runs about to be created, reserved with one request. */
@@ -152,15 +155,18 @@ export class RunService {
 
   /**
    * Starts a Queued run's build. Idempotent: a run that is no longer Queued is returned as it is.
-   * Given the run just created, it is not read again.
+   * Given the run just created, it is not read again. `retry` says an earlier start of the run
+   * may have reached the builder without its build being recorded (a start queued after a
+   * RetryableError, a run resumed after a crash): the builder then adopts that build if it
+   * exists rather than starting a second one.
    */
-  async start(runOrId: string | Run): Promise<Run> {
+  async start(runOrId: string | Run, options: { retry?: boolean } = {}): Promise<Run> {
     const run = typeof runOrId === 'string' ? await this.get(runOrId) : runOrId;
     const runId = run.id;
     if (run.status !== 'Queued' || run.buildId) return run;
     let buildId: string;
     try {
-      ({ buildId } = await this.deps.builder.start({ runId, spec: run.spec }));
+      ({ buildId } = await this.deps.builder.start({ runId, spec: run.spec, ...(options.retry && { earlierAttemptsSince: run.createdAt }) }));
     } catch (error) {
       if (error instanceof RetryableError) throw error;
       const message = error instanceof Error ? error.message : String(error);
@@ -180,13 +186,18 @@ export class RunService {
     }
   }
 
-  /** Starts a run now, or, when the builder is throttled, later from the queue. */
-  async startOrQueue(runOrId: string | Run): Promise<void> {
+  /**
+   * Starts a run now, or, when the builder is throttled or its answer was lost, later from the
+   * queue (a start-run message, which starts it as a retry). Returns the run as it now is.
+   */
+  async startOrQueue(runOrId: string | Run): Promise<Run> {
     try {
-      await this.start(runOrId);
+      return await this.start(runOrId);
     } catch (error) {
       if (!(error instanceof RetryableError)) throw error;
-      await this.deps.queue.send({ type: 'start-run', runId: typeof runOrId === 'string' ? runOrId : runOrId.id });
+      const runId = typeof runOrId === 'string' ? runOrId : runOrId.id;
+      await this.deps.queue.send({ type: 'start-run', runId });
+      return typeof runOrId === 'string' ? this.get(runId) : runOrId;
     }
   }
 
@@ -329,7 +340,7 @@ export class RunService {
         return now.status === 'Running' ? 'started' : now.status;
       }
     }
-    const started = await this.start(run.id);
+    const started = await this.start(run.id, { retry: true });
     return started.status === 'Running' ? 'started' : started.status;
   }
 

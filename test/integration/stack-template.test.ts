@@ -3,19 +3,19 @@
 // is checked against what the function really calls: every handler runs over its events with
 // the records in DynamoDB Local and the AWS services it cannot reach here mocked, every call is
 // recorded as an IAM action, and the role must allow exactly those (nothing more, nothing less).
-import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand, StopBuildCommand, type Build } from '@aws-sdk/client-codebuild';
+import { BatchGetBuildsCommand, CodeBuildClient, ListBuildsForProjectCommand, StartBuildCommand, StopBuildCommand, type Build } from '@aws-sdk/client-codebuild';
 import { CloudWatchLogsClient, CreateLogStreamCommand, GetLogEventsCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createApiHandler } from '../../functions/api';
@@ -25,7 +25,7 @@ import { createPollerHandler } from '../../functions/poller';
 import { createReconcilerHandler } from '../../functions/reconciler';
 import { createRegistryEventsHandler } from '../../functions/registry-events';
 import { createWebhookHandler } from '../../functions/webhook';
-import { createTableInput } from '../../lib/adapters/dynamodb-table';
+import { createTableInput, keys } from '../../lib/adapters/dynamodb-table';
 import { readAwsConfig } from '../../lib/aws/config';
 import { createAwsPorts } from '../../lib/aws/wiring';
 import { createCascade, type Cascade } from '../../lib/domain/cascade';
@@ -33,14 +33,13 @@ import { ECR_EVENT_PATTERN } from '../../lib/events/ecr';
 import { apiRoutes, webhookRoutes } from '../../lib/http/api-routes';
 import { DYNAMODB_START_TIMEOUT_MS, withDynamoDb, type TestTable } from '../support/dynamodb';
 import { matchesEventPattern } from '../support/event-pattern';
+import { BASE_ACCOUNT, PACKAGE_TIMEOUT_MS, packagedStack, PULL_ROLE, WITH_BASE_ACCOUNT } from '../support/packaged-stack';
 import { rememberSecrets } from '../support/secrets';
 
 jest.setTimeout(120_000);
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures');
-const PULL_ROLE = 'arn:aws:iam::210987654321:role/cascade-pull';
-const BASE_ACCOUNT = '210987654321';
 const ECR_APP = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const ECR_BASE = `${BASE_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`;
 const FUNCTIONS = ['api', 'webhook', 'dispatcher', 'registryEvents', 'buildEvents', 'reconciler', 'poller'];
@@ -73,23 +72,12 @@ const roleIdOf = (fn: string) => ((lambdaOf(fn).Properties.Role as { 'Fn::GetAtt
 const refsIn = (value: unknown): string[] => [...JSON.stringify(value).matchAll(/"(?:Ref|Fn::GetAtt)":\s*\[?"(\w+)"/g)].map((m) => m[1] as string);
 
 beforeAll(() => {
-  outDir = mkdtempSync(join(tmpdir(), 'cascade-package-'));
-  // Exactly the README's `npm run package`, into a folder of this test's own.
-  const printed = execFileSync('npm', ['run', 'package', '--', '--package', outDir, `--param=basePullRoleArns=${PULL_ROLE}`, `--param=baseAccountIds=${BASE_ACCOUNT}`], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 110_000,
-    // No credentials are needed, and none must be picked up from this machine.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-  });
-  expect(printed).toMatch(/^FUNCTION +ZIPPED +OF 400\.0 KB$/m);
-  const template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, Resource> };
-  resources = template.Resources;
-}, 120_000);
-
-afterAll(() => {
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
-});
+  // Exactly the README's `npm run package` (once per jest run, shared with the other stack tests).
+  const stack = packagedStack(WITH_BASE_ACCOUNT);
+  expect(stack.printed).toMatch(/^FUNCTION +ZIPPED +OF 400\.0 KB$/m);
+  outDir = stack.dir;
+  resources = stack.template.Resources as Record<string, Resource>;
+}, PACKAGE_TIMEOUT_MS);
 
 describe('functions and routes', () => {
   it('has one Lambda function per job, Node.js 24 on arm64, each with its own role', () => {
@@ -354,6 +342,8 @@ describe('IAM', () => {
       fault(command: string, name: string): void;
       /** Builds BatchGetBuilds reports as they are here; any other build is IN_PROGRESS. */
       finished: Build[];
+      /** The run was created this long ago: a start tried again now is past CodeBuild's five-minute idempotency. */
+      age(runId: string, ms: number): Promise<void>;
     }
 
     async function recordingCascade(): Promise<{ cascade: Cascade; calls: Set<string>; record: () => void; stubs: Stubs; world: World; done: () => Promise<void> }> {
@@ -398,6 +388,10 @@ describe('IAM', () => {
       let builds = 0;
       stubs.codebuild.on(StartBuildCommand).callsFake(answer('StartBuild', () => ({ build: { id: `cascade-dev:build-${(builds += 1)}` } })));
       stubs.codebuild.on(StopBuildCommand).callsFake(answer('StopBuild', () => ({})));
+      // Newest first, as a start tried again late looks for an earlier attempt's build.
+      stubs.codebuild.on(ListBuildsForProjectCommand).callsFake(
+        answer('ListBuildsForProject', () => ({ ids: Array.from({ length: builds }, (_, i) => `cascade-dev:build-${builds - i}`) })),
+      );
       const finished: Build[] = [];
       stubs.codebuild.on(BatchGetBuildsCommand).callsFake(
         answer('BatchGetBuilds', (input: { ids: string[] }) => ({
@@ -479,7 +473,12 @@ describe('IAM', () => {
         await table.stop();
       };
       const fault = (command: string, name: string) => pending.push({ command, name });
-      return { cascade, calls, record, stubs, done, world: { fault, finished } };
+      const age = async (runId: string, ms: number) => {
+        await table.client.send(
+          new UpdateCommand({ TableName: table.tableName, Key: keys.run(runId), UpdateExpression: 'SET createdAt = :at', ExpressionAttributeValues: { ':at': new Date(Date.now() - ms).toISOString() } }),
+        );
+      };
+      return { cascade, calls, record, stubs, done, world: { fault, finished, age } };
     }
 
     /** `<iam action>@<resource>` for each action the function's role allows. */
@@ -647,6 +646,8 @@ describe('IAM', () => {
         const queued = await cascade.runs.createTaskRun((await cascade.tasks.get('helloworld'))!, manual);
         const quayRun = await cascade.runs.createTaskRun((await cascade.tasks.get('onquay'))!, manual);
         const refused = await cascade.runs.createTaskRun((await cascade.tasks.get('helloworld'))!, manual);
+        // Its start comes back from the queue past CodeBuild's five minutes: it looks for an earlier attempt's build first.
+        await world.age(queued.id, 11 * 60_000);
         record();
         const handle = createDispatcherHandler(cascade);
         const failures = async (...bodies: unknown[]) => (await handle(sqsEvent(...bodies))).batchItemFailures;
@@ -709,7 +710,9 @@ describe('IAM', () => {
         const lost = await cascade.runs.runTaskByName('helloworld', manual);
         await holdBehind(cascade, lost);
         await cascade.runs.createTaskRun((await cascade.tasks.get('helloworld'))!, manual);
-        await cascade.runs.createTaskRun((await cascade.tasks.get('onquay'))!, manual);
+        const stuck = await cascade.runs.createTaskRun((await cascade.tasks.get('onquay'))!, manual);
+        // Resumed past CodeBuild's five minutes: it looks for an earlier attempt's build first.
+        await world.age(stuck.id, 11 * 60_000);
         record();
         world.finished.push({
           id: lost.buildId,

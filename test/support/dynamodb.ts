@@ -26,7 +26,13 @@ let shared: { local: Promise<DynamoDbLocal>; users: number } | undefined;
  * Starts DynamoDB Local (in memory, free port) unless this file already did, and creates a
  * table nobody else uses. Call in beforeAll with DYNAMODB_START_TIMEOUT_MS; stop in afterAll.
  */
-export async function withDynamoDb(options: { tablePrefix?: string } = {}): Promise<TestTable> {
+export async function withDynamoDb(
+  options: {
+    tablePrefix?: string;
+    /** Creates the table instead of lib/adapters/dynamodb-table.ts's definition (e.g. from a template). */
+    createTable?: (client: DynamoDBDocumentClient, tableName: string) => Promise<void>;
+  } = {},
+): Promise<TestTable> {
   if (!shared) {
     const local = startDynamoDbLocal({ startTimeoutMs: DYNAMODB_START_TIMEOUT_MS - 10_000 });
     shared = { local, users: 0 };
@@ -58,7 +64,7 @@ export async function withDynamoDb(options: { tablePrefix?: string } = {}): Prom
     }
   };
   try {
-    await createTableIfMissing(client, tableName);
+    await (options.createTable ?? createTableIfMissing)(client, tableName);
   } catch (error) {
     await stop();
     throw error;

@@ -202,9 +202,12 @@ describe('CodeBuildBuilder', () => {
     await expect(start).rejects.not.toBeInstanceOf(RetryableError);
   });
 
-  it('fails when CodeBuild returns no build id', async () => {
+  it('takes an answer without a build id for an unknown outcome: asked again, then left for later', async () => {
     codebuild.on(StartBuildCommand).resolves({});
-    await expect(new CodeBuildBuilder({ projectName: 'cascade-dev', client }).start({ runId: 'da12', spec: spec() })).rejects.toThrow(/returned no build id/);
+    const start = new CodeBuildBuilder({ projectName: 'cascade-dev', client }).start({ runId: 'da12', spec: spec() });
+    await expect(start).rejects.toBeInstanceOf(RetryableError);
+    await expect(start).rejects.toThrow(/answered without a build id/);
+    expect(codebuild.commandCalls(StartBuildCommand)).toHaveLength(2);
   });
 
   describe('cancel', () => {
