@@ -1,13 +1,9 @@
 // The API function: every route in apiRoutes (serverless.yml declares the same ones).
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { awsCascade, lazy } from '../lib/aws/wiring';
-import type { Cascade } from '../lib/domain/cascade';
+import { httpFunction } from '../lib/aws/http-function';
+import { logger, type Logger } from '../lib/aws/logger';
+import { awsCascade, type CascadeSource } from '../lib/aws/wiring';
 import { apiRoutes } from '../lib/http/api-routes';
-import { apiGatewayHandler } from '../lib/http/apigw';
 
-export const createApiHandler = (cascade: Cascade) => apiGatewayHandler(apiRoutes, cascade);
+export const createApiHandler = (cascade: CascadeSource, log: Logger = logger) => httpFunction(apiRoutes, cascade, log);
 
-const api = lazy(() => createApiHandler(awsCascade()));
-
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().handler((event) => api()(event));
+export const handler = createApiHandler(awsCascade);

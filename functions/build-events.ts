@@ -5,22 +5,33 @@
 //   serverless invoke -f buildEvents -p test/fixtures/events/buildEvents.json
 import middy from '@middy/core';
 import { buildResultFromEvent, type BuildEventOutcome } from '../lib/aws/build-result';
-import { awsCascade, awsConfig, lazy } from '../lib/aws/wiring';
-import type { Cascade } from '../lib/domain/cascade';
+import { logger, type Logger } from '../lib/aws/logger';
+import { functionHandler, logContext } from '../lib/aws/middleware';
+import { awsCascade, awsConfig, cascadeOf, type CascadeSource } from '../lib/aws/wiring';
 
-export function createBuildEventsHandler(cascade: Cascade, options: { projectName?: string } = {}) {
-  return async (event: unknown): Promise<BuildEventOutcome> => {
-    const outcome = buildResultFromEvent(event, options);
-    if (outcome.kind === 'ignored') {
-      console.log(JSON.stringify({ level: 'info', message: 'build event ignored', reason: outcome.reason }));
-      return outcome;
-    }
-    // Throws on failure, so Lambda retries the asynchronous invocation.
-    await cascade.process({ type: 'build-result', result: outcome.result });
-    return outcome;
-  };
+export interface BuildEventsOptions {
+  /** The project whose builds are cascade's; a function is asked on the first event (on AWS, the environment). */
+  projectName?: string | (() => string);
 }
 
-const buildEvents = lazy(() => createBuildEventsHandler(awsCascade(), { projectName: awsConfig().codeBuildProject }));
+export function createBuildEventsHandler(cascade: CascadeSource, options: BuildEventsOptions = {}, log: Logger = logger) {
+  return functionHandler<unknown, BuildEventOutcome>(
+    middy<unknown, BuildEventOutcome>()
+      .use(logContext(log))
+      .handler(async (event) => {
+        const projectName = typeof options.projectName === 'function' ? options.projectName() : options.projectName;
+        const outcome = buildResultFromEvent(event, { projectName });
+        if (outcome.kind === 'ignored') {
+          log.info('build event ignored', { reason: outcome.reason });
+          return outcome;
+        }
+        log.appendKeys({ runId: outcome.result.runId });
+        // Throws on failure, so Lambda retries the asynchronous invocation.
+        await cascadeOf(cascade).process({ type: 'build-result', result: outcome.result });
+        log.info('build result recorded', { status: outcome.result.status });
+        return outcome;
+      }),
+  );
+}
 
-export const handler = middy<unknown, BuildEventOutcome>().handler((event) => buildEvents()(event));
+export const handler = createBuildEventsHandler(awsCascade, { projectName: () => awsConfig().codeBuildProject });

@@ -6,53 +6,60 @@
 //   serverless invoke -f dispatcher -p test/fixtures/events/sqs-start-run.json
 //   serverless invoke local -f dispatcher -p test/fixtures/events/timer.json
 import middy from '@middy/core';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { parseTimerInvocation } from '../lib/adapters/eventbridge-timer-scheduler';
-import { parseQueueMessage } from '../lib/aws/queue-message';
-import { awsCascade, lazy } from '../lib/aws/wiring';
-import type { Cascade } from '../lib/domain/cascade';
+import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { parseTimerInvocation, type TimerInvocation } from '../lib/adapters/eventbridge-timer-scheduler';
+import { errorKey, logger, withLogKeys, type Logger } from '../lib/aws/logger';
+import { forSqsBatches, functionHandler, logContext } from '../lib/aws/middleware';
+import { parseQueueMessage, queueBodyLogKeys } from '../lib/aws/queue-message';
+import { awsCascade, cascadeOf, type CascadeSource } from '../lib/aws/wiring';
 import type { FireOutcome } from '../lib/domain/timer-service';
 
-export function createDispatcherHandler(cascade: Cascade) {
-  async function handle(event: SQSEvent): Promise<SQSBatchResponse>;
-  async function handle(event: unknown): Promise<SQSBatchResponse | FireOutcome>;
-  async function handle(event: unknown): Promise<SQSBatchResponse | FireOutcome> {
-    const timer = parseTimerInvocation(event);
-    if (timer) {
-      const outcome = await cascade.timers.fire(timer.task, timer.timer, timer.occurrence);
-      console.log(JSON.stringify({ level: 'info', message: 'timer', ...outcome }));
-      return outcome;
-    }
-    return batch(event as SQSEvent);
-  }
-  const batch = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const outcomes = await Promise.allSettled(event.Records.map(async (record) => cascade.process(parseQueueMessage(record.body))));
-    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-    outcomes.forEach((outcome, i) => {
-      const record = event.Records[i] as SQSRecord;
-      if (outcome.status === 'rejected') {
-        logFailure(record, outcome.reason);
-        batchItemFailures.push({ itemIdentifier: record.messageId });
-      }
-    });
-    return { batchItemFailures };
+export interface DispatcherHandler {
+  (event: SQSEvent, context?: Context): Promise<SQSBatchResponse>;
+  (event: unknown, context?: Context): Promise<SQSBatchResponse | FireOutcome>;
+}
+
+export function createDispatcherHandler(cascade: CascadeSource, log: Logger = logger): DispatcherHandler {
+  /** One occurrence from EventBridge Scheduler; a failure is thrown, for Scheduler to retry. */
+  const fire = async ({ task, timer, occurrence }: TimerInvocation): Promise<FireOutcome> => {
+    log.appendKeys({ task, timer, occurrence });
+    const outcome = await cascadeOf(cascade).timers.fire(task, timer, occurrence);
+    log.info('timer', { ...outcome });
+    return outcome;
   };
-  return handle;
+  /**
+   * Every record at once, each in its own log scope so that its lines carry its ids only. A record
+   * that cannot be read is a rejection like any other failure.
+   */
+  const settle = (event: SQSEvent) =>
+    Promise.allSettled(
+      event.Records.map((record) =>
+        withLogKeys(recordLogKeys(record), async () => {
+          log.debug('queue message received');
+          await cascadeOf(cascade).process(parseQueueMessage(record.body));
+        }),
+      ),
+    );
+
+  return functionHandler<unknown, SQSBatchResponse | FireOutcome>(
+    middy<unknown, PromiseSettledResult<void>[] | FireOutcome>()
+      .use(logContext(log))
+      // Turns the settled records into batchItemFailures, logging each rejected one.
+      .use(forSqsBatches(sqsPartialBatchFailure({ logger: (error: unknown, record: SQSRecord) => logFailure(log, error, record) })))
+      .handler(async (event) => {
+        const timer = parseTimerInvocation(event);
+        return timer ? fire(timer) : settle(event as SQSEvent);
+      }),
+  ) as DispatcherHandler;
 }
 
-function logFailure(record: SQSRecord, error: unknown): void {
-  console.error(
-    JSON.stringify({
-      level: 'error',
-      message: 'queue message failed; SQS will deliver it again',
-      messageId: record.messageId,
-      receiveCount: record.attributes?.ApproximateReceiveCount,
-      type: record.messageAttributes?.type?.stringValue,
-      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
-    }),
-  );
+function recordLogKeys(record: SQSRecord) {
+  return { messageId: record.messageId, receiveCount: Number(record.attributes?.ApproximateReceiveCount) || undefined, ...queueBodyLogKeys(record.body) };
 }
 
-const dispatcher = lazy(() => createDispatcherHandler(awsCascade()));
+function logFailure(log: Logger, error: unknown, record: SQSRecord): void {
+  log.error('queue message failed; SQS will deliver it again', { ...recordLogKeys(record), ...errorKey(error) });
+}
 
-export const handler = middy<unknown, SQSBatchResponse | FireOutcome>().handler((event) => dispatcher()(event));
+export const handler = createDispatcherHandler(awsCascade);

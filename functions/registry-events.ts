@@ -5,8 +5,9 @@
 //
 //   serverless invoke local -f registryEvents -p test/fixtures/events/registryEvents.json
 import middy from '@middy/core';
-import { awsCascade, lazy } from '../lib/aws/wiring';
-import type { Cascade } from '../lib/domain/cascade';
+import { logger, type Logger } from '../lib/aws/logger';
+import { functionHandler, logContext } from '../lib/aws/middleware';
+import { awsCascade, cascadeOf, type CascadeSource } from '../lib/aws/wiring';
 import type { IntakeResult } from '../lib/domain/event-intake';
 import { ValidationError } from '../lib/domain/errors';
 import { normalizeEcrEvent } from '../lib/events';
@@ -14,24 +15,29 @@ import { normalizeEcrEvent } from '../lib/events';
 /** The route deliveries are remembered under: EventBridge's event id is unique per event. */
 export const EVENTBRIDGE_ROUTE = 'eventbridge';
 
-export function createRegistryEventsHandler(cascade: Cascade) {
-  return async (event: unknown): Promise<IntakeResult> => {
-    let normalized;
-    try {
-      normalized = normalizeEcrEvent(event);
-    } catch (error) {
-      // Retrying an event that cannot be read would fail the same way: say why and drop it.
-      if (!(error instanceof ValidationError)) throw error;
-      console.warn(JSON.stringify({ level: 'warn', message: 'registry event ignored', reason: error.message }));
-      return { accepted: 0, ignored: [{ reason: error.message }] };
-    }
-    // A failure to queue is thrown, so that Lambda retries the asynchronous invocation.
-    const result = await cascade.intake.accept(EVENTBRIDGE_ROUTE, normalized);
-    console.log(JSON.stringify({ level: 'info', message: 'registry event', ...result }));
-    return result;
-  };
+export function createRegistryEventsHandler(cascade: CascadeSource, log: Logger = logger) {
+  return functionHandler<unknown, IntakeResult>(
+    middy<unknown, IntakeResult>()
+      .use(logContext(log))
+      .handler(async (event) => {
+        // EventBridge's event id is the delivery id of the image event made from it.
+        const id = (event as { id?: unknown } | null)?.id;
+        if (typeof id === 'string') log.appendKeys({ deliveryId: id });
+        let normalized;
+        try {
+          normalized = normalizeEcrEvent(event);
+        } catch (error) {
+          // Retrying an event that cannot be read would fail the same way: say why and drop it.
+          if (!(error instanceof ValidationError)) throw error;
+          log.warn('registry event ignored', { reason: error.message });
+          return { accepted: 0, ignored: [{ reason: error.message }] };
+        }
+        // A failure to queue is thrown, so that Lambda retries the asynchronous invocation.
+        const result = await cascadeOf(cascade).intake.accept(EVENTBRIDGE_ROUTE, normalized);
+        log.info('registry event', { ...result });
+        return result;
+      }),
+  );
 }
 
-const registryEvents = lazy(() => createRegistryEventsHandler(awsCascade()));
-
-export const handler = middy<unknown, IntakeResult>().handler((event) => registryEvents()(event));
+export const handler = createRegistryEventsHandler(awsCascade);

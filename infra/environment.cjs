@@ -25,11 +25,14 @@ module.exports = async ({ resolveVariable }) => {
     SECRETS_PREFIX: await resolveVariable('self:custom.secretsPrefix'),
     RUN_ID_PREFIX: await resolveVariable('self:custom.runIdPrefix'),
     POLL_INTERVAL_SECONDS: String(Number(await resolveVariable('param:pollIntervalMinutes')) * 60),
+    // lib/aws/logger.ts reads it; Lambda's own AWS_LAMBDA_LOG_LEVEL, when set, wins.
+    POWERTOOLS_LOG_LEVEL: await resolveVariable('param:logLevel'),
   };
   if (invokedLocally()) {
     const env = process.env;
     return {
       ...common,
+      POWERTOOLS_LOG_LEVEL: env.POWERTOOLS_LOG_LEVEL || common.POWERTOOLS_LOG_LEVEL,
       TABLE_NAME: env.TABLE_NAME || `${service}-${stage}`,
       QUEUE_URL: env.QUEUE_URL || `https://sqs.${region}.amazonaws.com/000000000000/${service}-${stage}`,
       CODEBUILD_PROJECT: env.CODEBUILD_PROJECT || `${service}-${stage}`,

@@ -6,6 +6,10 @@ const { join } = require('node:path');
 const { format } = require('node:util');
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+// Powertools' Logger writes to a Console of its own on process.stdout, past the capture below;
+// with POWERTOOLS_DEV it writes through the global console instead (indented), so its lines are
+// captured and scanned like every other, and tests can read them.
+process.env.POWERTOOLS_DEV = 'true';
 
 const dir = process.env.CASCADE_TEST_CAPTURE_DIR;
 if (dir) {

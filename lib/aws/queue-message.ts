@@ -3,6 +3,7 @@
 import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import type { QueueMessage } from '../domain/ports';
+import type { LogKeys } from './logger';
 
 const text = z.string().min(1);
 const image = { source: text, registry: text, repository: text, tag: text, occurredAt: text, deliveryId: text };
@@ -34,4 +35,25 @@ export function parseQueueMessage(body: string): QueueMessage {
   }
   // The envelope is checked; the rest is what SqsQueue serialised from a QueueMessage.
   return json as QueueMessage;
+}
+
+/** What a queue message is about, for the lines logged while it is sent or handled. */
+export function queueMessageLogKeys(message: QueueMessage): LogKeys {
+  switch (message.type) {
+    case 'event':
+      return { messageType: message.type, deliveryId: message.event.deliveryId, ...(message.forTask && { task: message.forTask }) };
+    case 'start-run':
+      return { messageType: message.type, runId: message.runId };
+    case 'build-result':
+      return { messageType: message.type, runId: message.result.runId };
+  }
+}
+
+/** queueMessageLogKeys of a body, or none when it cannot be read (its failure says why). */
+export function queueBodyLogKeys(body: string): LogKeys {
+  try {
+    return queueMessageLogKeys(parseQueueMessage(body));
+  } catch {
+    return {};
+  }
 }

@@ -16,10 +16,12 @@ import { SqsQueue } from '../adapters/sqs-queue';
 import { SsmSecretStore } from '../adapters/ssm-secret-store';
 import { createCascade, type Cascade, type CascadePorts } from '../domain/cascade';
 import type { DispatchReport } from '../domain/dispatcher';
-import { systemClock } from '../domain/ports';
+import { systemClock, type Queue } from '../domain/ports';
 import { RegistryLogins } from '../domain/registry-logins';
 import { isRegistryProvider } from '../events/provider-names';
 import { readAwsConfig, type AwsConfig } from './config';
+import { logger } from './logger';
+import { queueMessageLogKeys } from './queue-message';
 
 /** SDK clients to use instead of the defaults (which take region and credentials from Lambda). */
 export interface AwsClients {
@@ -66,7 +68,7 @@ export function createAwsPorts(config: AwsConfig, clients: AwsClients = {}): Cas
       client: clients.logs,
       buildIdOf: async (runId) => (await stores.runs.get(runId))?.buildId,
     }),
-    queue: new SqsQueue({ queueUrl: config.queueUrl, client: clients.sqs }),
+    queue: loggedQueue(new SqsQueue({ queueUrl: config.queueUrl, client: clients.sqs })),
     builder: new CodeBuildBuilder({
       projectName: config.codeBuildProject,
       client: clients.codebuild,
@@ -88,12 +90,31 @@ export function lazy<T>(make: () => T): () => T {
   return () => (made ??= { value: make() }).value;
 }
 
+/** The cascade a function works on: given (tests), or made on its first invocation (Lambda: importing touches nothing). */
+export type CascadeSource = Cascade | (() => Cascade);
+
+export function cascadeOf(source: CascadeSource): Cascade {
+  return typeof source === 'function' ? source() : source;
+}
+
 /** The deployment's configuration; throws ConfigurationError on the first call when it is wrong. */
 export const awsConfig = lazy(() => readAwsConfig(process.env));
 
 /** One Cascade per Lambda container, built on first use. */
 export const awsCascade = lazy((): Cascade => createCascade(createAwsPorts(awsConfig())));
 
+// The domain's lines go through the functions' logger: within a queue message's scope, they
+// carry its run or delivery id (lib/aws/logger.ts).
 function logDispatch(report: DispatchReport): void {
-  console.log(JSON.stringify({ level: 'info', message: 'dispatch', ...report }));
+  logger.info('dispatch', { ...report });
+}
+
+/** A line for each message queued, with the id it is about: a delivery is followed from its webhook to the dispatcher. */
+function loggedQueue(queue: Queue): Queue {
+  return {
+    async send(message) {
+      await queue.send(message);
+      logger.info('queued', queueMessageLogKeys(message));
+    },
+  };
 }

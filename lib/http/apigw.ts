@@ -1,7 +1,7 @@
 // API Gateway HTTP API (payload format 2.0) events to the transport-neutral HttpRequest, and
 // HttpResponse back to the structured result API Gateway expects.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { createRouter, type Route } from './router';
+import { routeRequests, type Route, type RouterOptions } from './router';
 import type { HttpRequest, HttpResponse } from './types';
 
 export function fromApiGatewayEvent(event: APIGatewayProxyEventV2): HttpRequest {
@@ -44,11 +44,15 @@ function routablePath(rawPath: string, stage: string): string {
     .join('/');
 }
 
-/** A Lambda handler serving `routes` over an HTTP API; errors become answers inside the router. */
-export function apiGatewayHandler<C>(
+/**
+ * A Lambda handler serving `routes` over an HTTP API. A failure is thrown: the function's error
+ * middleware answers it (lib/aws/middleware.ts).
+ */
+export function apiGatewayRoutes<C>(
   routes: Route<C>[],
   context: C,
+  options: RouterOptions<C> = {},
 ): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
-  const route = createRouter(routes, context);
+  const route = routeRequests(routes, context, options);
   return async (event) => toApiGatewayResult(await route(fromApiGatewayEvent(event)));
 }

@@ -15,7 +15,16 @@ interface Compiled<C> {
   names: string[];
 }
 
-export function createRouter<C>(routes: Route<C>[], context: C): (request: HttpRequest) => Promise<HttpResponse> {
+export interface RouterOptions<C> {
+  /** Told of the route a request matched, and its parameters, before the route runs. */
+  matched?: (route: Route<C>, params: Record<string, string>) => void;
+}
+
+/**
+ * Runs the route a request matches. A failure is thrown, for the transport to answer with
+ * errorResponse: a middy middleware on Lambda, createRouter for the local server.
+ */
+export function routeRequests<C>(routes: Route<C>[], context: C, options: RouterOptions<C> = {}): (request: HttpRequest) => Promise<HttpResponse> {
   const compiled: Compiled<C>[] = routes.map((route) => {
     const names: string[] = [];
     const source = route.path
@@ -31,21 +40,30 @@ export function createRouter<C>(routes: Route<C>[], context: C): (request: HttpR
   });
 
   return async (request) => {
+    let pathMatched = false;
+    for (const { route, pattern, names } of compiled) {
+      const match = pattern.exec(request.path);
+      if (!match) continue;
+      pathMatched = true;
+      if (route.method !== request.method.toUpperCase()) continue;
+      const params: Record<string, string> = {};
+      names.forEach((name, i) => {
+        params[name] = decodeSegment(match[i + 1] as string);
+      });
+      options.matched?.(route, params);
+      return route.handle(request, params, context);
+    }
+    if (pathMatched) throw new MethodNotAllowedError(`${request.method} is not supported on ${request.path}`);
+    throw new NotFoundError('route', `${request.method} ${request.path}`);
+  };
+}
+
+/** The routes with every failure answered by errorResponse: for a server with no middleware, the local one. */
+export function createRouter<C>(routes: Route<C>[], context: C): (request: HttpRequest) => Promise<HttpResponse> {
+  const route = routeRequests(routes, context);
+  return async (request) => {
     try {
-      let pathMatched = false;
-      for (const { route, pattern, names } of compiled) {
-        const match = pattern.exec(request.path);
-        if (!match) continue;
-        pathMatched = true;
-        if (route.method !== request.method.toUpperCase()) continue;
-        const params: Record<string, string> = {};
-        names.forEach((name, i) => {
-          params[name] = decodeSegment(match[i + 1] as string);
-        });
-        return await route.handle(request, params, context);
-      }
-      if (pathMatched) throw new MethodNotAllowedError(`${request.method} is not supported on ${request.path}`);
-      throw new NotFoundError('route', `${request.method} ${request.path}`);
+      return await route(request);
     } catch (error) {
       return errorResponse(error);
     }

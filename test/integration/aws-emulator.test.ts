@@ -342,6 +342,22 @@ describe('cascade on an AWS API emulator', () => {
     expect(await run(queued.id)).toMatchObject({ status: 'Succeeded' });
   });
 
+  it('logs, from each function, JSON lines with the request id, level and cold start, and the run or delivery id of the work', () => {
+    const byFunction = new Map<Fn, Array<{ invocation: Invocation; first: boolean }>>();
+    for (const { fn, invocation } of invocations) byFunction.set(fn, [...(byFunction.get(fn) ?? []), { invocation, first: !byFunction.has(fn) }]);
+    expect([...byFunction.keys()].sort()).toEqual([...FUNCTIONS].sort());
+    for (const [fn, calls] of byFunction) {
+      const lines = calls.flatMap(({ invocation, first }) =>
+        invocation.logs.map((line) => {
+          expect(line).toEqual(expect.objectContaining({ function_request_id: invocation.requestId, function_name: `cascade-dev-${fn}`, cold_start: first, level: expect.stringMatching(/^(DEBUG|INFO|WARN|ERROR)$/) }));
+          return line as Record<string, unknown>;
+        }),
+      );
+      // Each function said, at least once, which run or which delivery it worked on.
+      expect({ fn, identified: lines.some((l) => typeof l.runId === 'string' || typeof l.deliveryId === 'string') }).toEqual({ fn, identified: true });
+    }
+  });
+
   it('sent nothing that moto or the CodeBuild service model refused', () => {
     // Where moto 5.2 falls short of AWS, the emulation says so (and made up for it).
     expect([...aws.gaps]).toEqual(['EventBridge events delivered to an SQS target lack `account`']);

@@ -129,7 +129,7 @@ describe('a StartBuild whose answer was lost', () => {
     now += QUEUED_GRACE_MS + MINUTE;
     const requestsBefore = codebuild.requests.length;
 
-    const report = await createReconcilerHandler(t.cascade)();
+    const report = await createReconcilerHandler(t.cascade)(undefined);
     expect(report).toMatchObject({ started: [run.id], deferred: [] });
     const started = await t.stores.runs.get(run.id);
     expect(started).toMatchObject({ status: 'Running', buildId: codebuild.created[0]?.id });

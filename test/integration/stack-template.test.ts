@@ -131,6 +131,7 @@ describe('functions and routes', () => {
         SECRETS_PREFIX: '/cascade/dev',
         RUN_ID_PREFIX: 'da',
         POLL_INTERVAL_SECONDS: '300',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
         SCHEDULE_GROUP: { Ref: 'TimerScheduleGroup' },
         SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
         DISPATCHER_ARN: { 'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:cascade-dev-dispatcher' },
@@ -763,13 +764,15 @@ describe('IAM', () => {
     };
 
     it.each(FUNCTIONS)('%s', async (fn) => {
-      const info = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+      // The scenarios fail on purpose, and the functions log it: into the capture, off the terminal.
+      const toCapture = console.log.bind(console);
+      const quiet = (['log', 'warn', 'error'] as const).map((level) => jest.spyOn(console, level).mockImplementation(toCapture));
       const setup = await recordingCascade();
       try {
         await SCENARIOS[fn]!(setup.cascade, setup.record, setup.world);
       } finally {
         await setup.done();
-        info.mockRestore();
+        quiet.forEach((spy) => spy.mockRestore());
       }
       const used = [...setup.calls].sort();
       const allowed = [...granted(fn)].sort();

@@ -164,7 +164,7 @@ it('a message that always fails ends in the dead-letter queue with its reason', 
   const fine = await stack.cascade.runs.createTaskRun((await stack.cascade.tasks.get('poison1'))!, { trigger: 'Manual', cause: { kind: 'manual' } });
   (event.Records[1] as { body: string }).body = JSON.stringify({ type: 'start-run', runId: fine.id });
   expect(await createDispatcherHandler(stack.cascade)(event)).toEqual({ batchItemFailures: [{ itemIdentifier: 'poison' }] });
-  expect(JSON.parse(String(error.mock.calls[0]?.[0]))).toMatchObject({ messageId: 'poison', receiveCount: '5', error: { message: 'run "da404" was not found' } });
+  expect(JSON.parse(String(error.mock.calls[0]?.[0]))).toMatchObject({ messageId: 'poison', receiveCount: 5, error: { message: 'run "da404" was not found' } });
   error.mockRestore();
   expect((await stack.cascade.runs.get(fine.id)).status).toBe('Running');
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { apiGatewayHandler, fromApiGatewayEvent, toApiGatewayResult } from '../../../lib/http/apigw';
+import { apiGatewayRoutes, fromApiGatewayEvent, toApiGatewayResult } from '../../../lib/http/apigw';
 import type { Route } from '../../../lib/http/router';
 import { json } from '../../../lib/http/types';
 import { eventFixture } from './fixtures';
@@ -78,7 +78,7 @@ describe('toApiGatewayResult', () => {
   });
 });
 
-describe('apiGatewayHandler', () => {
+describe('apiGatewayRoutes', () => {
   const seen: Array<{ params: Record<string, string>; body: string }> = [];
   const routes: Route<string>[] = [
     {
@@ -92,7 +92,7 @@ describe('apiGatewayHandler', () => {
   ];
 
   it('routes the event and shapes the answer', async () => {
-    const handle = apiGatewayHandler(routes, 'ctx');
+    const handle = apiGatewayRoutes(routes, 'ctx');
     const result = await handle(v2('apigw-v2-registry-login-stage.json'));
     expect(result).toEqual({
       statusCode: 200,
@@ -103,9 +103,7 @@ describe('apiGatewayHandler', () => {
     expect(seen.at(-1)?.params).toEqual({ host: 'registry.example.com:5000' });
   });
 
-  it('answers an unknown route with the router 404, not an exception', async () => {
-    const result = await apiGatewayHandler(routes, 'ctx')(v2('apigw-v2-list-runs.json'));
-    expect(result.statusCode).toBe(404);
-    expect(JSON.parse(result.body as string).error.code).toBe('not_found');
+  it("throws the router's NotFoundError for an unknown route, for the function's error middleware to answer", async () => {
+    await expect(apiGatewayRoutes(routes, 'ctx')(v2('apigw-v2-list-runs.json'))).rejects.toMatchObject({ name: 'NotFoundError', status: 404 });
   });
 });

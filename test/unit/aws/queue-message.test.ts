@@ -1,4 +1,4 @@
-import { parseQueueMessage } from '../../../lib/aws/queue-message';
+import { parseQueueMessage, queueBodyLogKeys } from '../../../lib/aws/queue-message';
 import { ValidationError } from '../../../lib/domain/errors';
 
 describe('parseQueueMessage', () => {
@@ -27,5 +27,17 @@ describe('parseQueueMessage', () => {
   ])('refuses %s', (body, message) => {
     expect(() => parseQueueMessage(body)).toThrow(ValidationError);
     expect(() => parseQueueMessage(body)).toThrow(message);
+  });
+});
+
+describe('queueBodyLogKeys', () => {
+  it.each<[string, string, Record<string, string>]>([
+    ['an event: its delivery id', '{"type":"event","event":{"kind":"git","source":"github","repoUrl":"u","ref":"r","commit":"c","deliveryId":"gh-1"}}', { messageType: 'event', deliveryId: 'gh-1' }],
+    ['a deferred event: the task it is for', '{"type":"event","forTask":"app","event":{"kind":"image-tag","source":"quay","registry":"q","repository":"a","tag":"1","occurredAt":"t","deliveryId":"q-1"}}', { messageType: 'event', deliveryId: 'q-1', task: 'app' }],
+    ['a start: its run id', '{"type":"start-run","runId":"da7"}', { messageType: 'start-run', runId: 'da7' }],
+    ['a build result: its run id', '{"type":"build-result","result":{"runId":"da8","status":"Failed"}}', { messageType: 'build-result', runId: 'da8' }],
+    ['a body that is no message: nothing', '{"type":"start-run"', {}],
+  ])('names what a message is about, for its log lines: %s', (_what, body, keys) => {
+    expect(queueBodyLogKeys(body)).toEqual(keys);
   });
 });

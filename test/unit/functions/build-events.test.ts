@@ -27,7 +27,7 @@ describe('functions/build-events', () => {
     table = await withDynamoDb();
     t = await cascadeOnDynamoDb(table);
     handle = createBuildEventsHandler(t.cascade, { projectName: 'cascade-dev' });
-    info = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    info = jest.spyOn(console, 'info');
     await t.cascade.tasks.create(helloworldTask());
   });
   afterEach(async () => {
@@ -84,7 +84,11 @@ describe('functions/build-events', () => {
     other.detail['project-name'] = 'someone-else';
     expect(await handle(other)).toMatchObject({ kind: 'ignored', reason: expect.stringContaining('not cascade-dev') });
     expect((await t.stores.runs.get('da1'))?.status).toBe('Running');
-    expect(info).toHaveBeenCalledTimes(2);
+    const lines = info.mock.calls.map((c) => JSON.parse(c[0] as string));
+    expect(lines.map((l) => [l.level, l.message])).toEqual([
+      ['INFO', 'build event ignored'],
+      ['INFO', 'build event ignored'],
+    ]);
   });
 
   it('throws for a run it cannot find, so Lambda retries the event', async () => {

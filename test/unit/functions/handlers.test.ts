@@ -31,12 +31,7 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 describe('exported handlers', () => {
   const saved = { ...process.env };
-  let logs: jest.SpyInstance;
-  beforeEach(() => {
-    logs = jest.spyOn(console, 'log').mockImplementation(() => undefined);
-  });
   afterEach(() => {
-    logs.mockRestore();
     process.env = { ...saved };
   });
 
@@ -58,11 +53,17 @@ describe('exported handlers', () => {
     });
   });
 
-  it('api fails with ConfigurationError, naming the variable, when the environment is incomplete', async () => {
+  it('api answers 500 naming the variable when the environment is incomplete, and logs it with the request id', async () => {
     Object.assign(process.env, ENV);
     delete process.env.QUEUE_URL;
+    const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     const { handler } = load<{ handler: Handler }>('../../../functions/api');
-    await expect(handler(health(), context)).rejects.toMatchObject({ name: 'ConfigurationError', problems: ['QUEUE_URL is not set'] });
+    const answer = (await handler(health(), context)) as { statusCode: number; body: string };
+    expect(answer.statusCode).toBe(500);
+    expect(JSON.parse(answer.body).error).toEqual({ code: 'configuration', message: expect.stringContaining('QUEUE_URL is not set') });
+    const [line] = errors.mock.calls.map((c) => JSON.parse(c[0] as string));
+    expect(line).toMatchObject({ level: 'ERROR', function_request_id: context.awsRequestId, error: { name: 'ConfigurationError', problems: ['QUEUE_URL is not set'] } });
+    errors.mockRestore();
   });
 
   it('webhook serves only the webhook routes', async () => {

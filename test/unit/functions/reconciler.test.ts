@@ -21,7 +21,6 @@ describe('functions/reconciler', () => {
   let table: TestTable;
   let t: TestCascade;
   let task: Task;
-  let info: jest.SpyInstance;
 
   beforeAll(async () => {
     anchor = await withDynamoDb();
@@ -30,13 +29,9 @@ describe('functions/reconciler', () => {
   beforeEach(async () => {
     table = await withDynamoDb();
     t = await cascadeOnDynamoDb(table);
-    info = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     task = await t.cascade.tasks.create(helloworldTask());
   });
-  afterEach(async () => {
-    info.mockRestore();
-    await table.stop();
-  });
+  afterEach(() => table.stop());
 
   const manual = { trigger: 'Manual' as const, cause: { kind: 'manual' as const } };
   const running = async () => t.cascade.runs.runTask(task, manual);
@@ -90,8 +85,13 @@ describe('functions/reconciler', () => {
   it('defers a stuck run whose start is throttled, for the next pass', async () => {
     const stale = await t.cascade.runs.createTaskRun(task, manual);
     t.builder.failWith = new RetryableError('starting the CodeBuild build of run da1 failed for now (ThrottlingException); it will be tried again');
+    const warnings = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     const report = await createReconcilerHandler(t.cascade, { queuedGraceMs: 0 })();
     expect(report.deferred).toEqual([{ runId: stale.id, reason: expect.stringContaining('ThrottlingException') }]);
+    expect(warnings.mock.calls.map((c) => JSON.parse(c[0] as string))).toEqual([
+      expect.objectContaining({ level: 'WARN', message: 'run left for the next pass', runId: stale.id, reason: expect.stringContaining('ThrottlingException') }),
+    ]);
+    warnings.mockRestore();
     expect((await t.stores.runs.get(stale.id))?.status).toBe('Queued');
     t.builder.failWith = undefined;
     expect((await createReconcilerHandler(t.cascade, { queuedGraceMs: 0 })()).started).toEqual([stale.id]);

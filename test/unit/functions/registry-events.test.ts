@@ -17,7 +17,7 @@ describe('functions/registry-events', () => {
   let table: TestTable;
   let t: TestCascade;
   let handle: ReturnType<typeof createRegistryEventsHandler>;
-  let logs: jest.SpyInstance[];
+  let warnings: jest.SpyInstance;
 
   beforeAll(async () => {
     table = await withDynamoDb();
@@ -26,9 +26,9 @@ describe('functions/registry-events', () => {
   beforeEach(async () => {
     t = await cascadeOnDynamoDb(table);
     handle = createRegistryEventsHandler(t.cascade);
-    logs = [jest.spyOn(console, 'log').mockImplementation(() => undefined), jest.spyOn(console, 'warn').mockImplementation(() => undefined)];
+    warnings = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
   });
-  afterEach(() => logs.forEach((l) => l.mockRestore()));
+  afterEach(() => warnings.mockRestore());
 
   it("queues a base account's push as the registry's image event, once", async () => {
     const pushed = event((e) => (e.id = 'forwarded-1'));
