@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { TOOLS_VENV } from './python-tools';
 
 /** One shape of a botocore model, as far as constraints go. */
 export interface ModelShape {
@@ -55,8 +56,17 @@ export function botocoreDataDir(): string {
   if (dataDir) return dataDir;
   const fromEnv = process.env.BOTOCORE_DATA_DIR;
   if (fromEnv) return (dataDir = fromEnv);
-  const root = execFileSync('python3', ['-c', 'import botocore, os; print(os.path.dirname(botocore.__file__))'], { encoding: 'utf8', timeout: 20_000 }).trim();
-  return (dataDir = join(root, 'data'));
+  // The Python that has moto (and so botocore): the machine's, or the one scripts/setup.sh made.
+  const pythons = [join(TOOLS_VENV, 'bin', 'python3'), 'python3'].filter((p) => p === 'python3' || existsSync(p));
+  for (const python of pythons) {
+    try {
+      const root = execFileSync(python, ['-c', 'import botocore, os; print(os.path.dirname(botocore.__file__))'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      return (dataDir = join(root, 'data'));
+    } catch {
+      // not this one
+    }
+  }
+  throw new Error('botocore is not installed: run "bash scripts/setup.sh", which installs moto (and botocore) with pip');
 }
 
 /** A service's model (`codebuild`), the newest version botocore has unless one is named. */
