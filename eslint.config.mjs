@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.cascade/**', '.serverless/**', '.esbuild/**', 'coverage/**', 'bench/results.json'] },
+  { ignores: ['node_modules/**', '.cascade/**', '.serverless/**', '.esbuild/**', 'coverage/**', '.venv/**', 'bench/results.json'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -10,6 +10,23 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
+    },
+  },
+  {
+    // The domain imports nothing from its edges: they import the domain's types and ports.
+    files: ['lib/domain/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(http|events|adapters|aws|local|cli)(/|$)',
+              message: 'lib/domain imports nothing from its edges (lib/http, lib/events, lib/adapters, lib/aws, lib/local, lib/cli): move the type or function into lib/domain, or take it as a port.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -26,6 +26,7 @@ import type { Builder, BuildRequest, Queue, QueueMessage } from '../lib/domain/p
 import { systemClock } from '../lib/domain/ports';
 import type { BuildResult, Task } from '../lib/domain/types';
 import { WebhookService } from '../lib/domain/webhook-service';
+import { getProvider } from '../lib/events';
 import { webhookRoutes } from '../lib/http/api-routes';
 import { createRouter } from '../lib/http/router';
 import { createLocalDocumentClient, createTableIfMissing, startDynamoDbLocal } from '../lib/local/dynamodb-local';
@@ -321,7 +322,7 @@ async function benchIngest(seconds: number) {
   const stores = createDynamoDbStores({ client, tableName });
   let queued = 0;
   const queue: Queue = { send: async (_m: QueueMessage) => void (queued += 1) };
-  const webhooks = new WebhookService({ webhooks: stores.webhooks, deliveries: stores.deliveries, queue, clock: systemClock, publicUrl: 'http://127.0.0.1' });
+  const webhooks = new WebhookService({ webhooks: stores.webhooks, deliveries: stores.deliveries, queue, clock: systemClock, publicUrl: 'http://127.0.0.1', webhookProviders: getProvider });
   const hook = await webhooks.create({ name: 'github', provider: 'github' });
   const server = await startHttpServer(createRouter(webhookRoutes, { webhooks }), { port: 0 });
   try {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, NotFoundError } from '../domain/errors';
 import type { DependencyCapture, TaskStore } from '../domain/ports';
 import type { Task, TaskTimer } from '../domain/types';
-import { normalizeGitUrl as defaultNormalizeGitUrl } from '../events/git-url';
+import { normalizeGitUrl as defaultNormalizeGitUrl } from '../domain/git-url';
 import {
   createDocumentClient,
   isConditionFailed,

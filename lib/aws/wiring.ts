@@ -18,6 +18,7 @@ import { createCascade, type Cascade, type CascadePorts } from '../domain/cascad
 import type { DispatchReport } from '../domain/dispatcher';
 import { systemClock, type Queue } from '../domain/ports';
 import { RegistryLogins } from '../domain/registry-logins';
+import { getProvider } from '../events';
 import { isRegistryProvider } from '../events/provider-names';
 import { readAwsConfig, type AwsConfig } from './config';
 import { logger } from './logger';
@@ -59,6 +60,7 @@ export function createAwsPorts(config: AwsConfig, clients: AwsClients = {}): Cas
         ...(config.timers.deadLetterArn && { deadLetterArn: config.timers.deadLetterArn }),
       }),
     }),
+    webhookProviders: getProvider,
     isRegistryProvider,
     poller: { intervalMs: config.pollIntervalSeconds * 1000, eventDrivenHosts: EVENT_DRIVEN_REGISTRIES },
     pollStates: stores.pollStates,

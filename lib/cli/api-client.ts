@@ -1,5 +1,5 @@
 // HTTP client of the cascade API. One method per endpoint; answers are the server's JSON, typed.
-import type { AddCredentialInput, CreateTaskInput, QuickBuildInput, UpdateTaskInput } from '../http/api-schemas';
+import type { AddCredentialInput, CreateTaskInput, QuickBuildInput, UpdateTaskInput } from '../domain/inputs';
 import type { Run, RunStatus, Task, TaskTimer } from '../domain/types';
 import type { DependencyGraph } from '../domain/graph';
 import type { ExplainAnswer, WhyAnswer } from '../domain/explain';

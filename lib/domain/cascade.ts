@@ -30,6 +30,7 @@ import { RegistryLogins } from './registry-logins';
 import { RunService } from './run-service';
 import { TaskService } from './task-service';
 import { WebhookService } from './webhook-service';
+import type { WebhookProviders } from './webhook-provider';
 
 export interface CascadePorts {
   tasks: TaskStore;
@@ -53,6 +54,8 @@ export interface CascadePorts {
   sources?: SourceReader;
   publicUrl: string;
   log?: (entry: DispatchReport) => void;
+  /** The webhook sources, by provider name (lib/events). */
+  webhookProviders: WebhookProviders;
   /** Is this webhook provider a registry (its webhooks' hosts need no polling)? */
   isRegistryProvider?: (provider: string) => boolean;
   poller?: PollerOptions;

@@ -1,5 +1,5 @@
 // The dispatcher: one inbound event in, the builds it calls for started exactly once each.
-import { normalizeGitUrl } from '../events/git-url';
+import { normalizeGitUrl } from './git-url';
 import { branchOf, decideGitCommit, decideImageUpdate } from './decisions';
 import { parseImageReference } from '../images/reference';
 import type { DeferralStore, DeliveryStore, DependencyStore, DigestResolver, ImageStateStore, Queue, TaskStore } from './ports';

@@ -1,7 +1,7 @@
 // Where normalized events enter cascade, from any route (a webhook, EventBridge): each delivery
 // is remembered with an expiry, so a redelivery queues nothing; the rest goes to the queue, and
 // the dispatcher builds later.
-import type { NormalizeResult } from '../events/provider';
+import type { NormalizeResult } from './webhook-provider';
 import type { DeliveryStore, Queue } from './ports';
 
 /** Deliveries are remembered this long: providers redeliver for hours, not weeks. */

@@ -1,7 +1,7 @@
 // Runs: created Queued, started on a builder, finished by the build's result, which also
 // records the base images the build pulled (the task's dependencies).
 import { analyzeDockerfile } from '../dockerfile/analyze';
-import type { QuickBuildInput } from '../http/api-schemas';
+import type { QuickBuildInput } from './inputs';
 import { parseBuildContext, validateContextPath } from './context';
 import { ConflictError, NotFoundError, RetryableError } from './errors';
 import { parseImageReference } from '../images/reference';

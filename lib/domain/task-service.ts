@@ -1,7 +1,7 @@
 // Tasks: what to build, where to push it, and when to build it again.
 import { analyzeDockerfile } from '../dockerfile/analyze';
 import { parseImageReference } from '../images/reference';
-import type { AddCredentialInput, CreateTaskInput, UpdateTaskInput } from '../http/api-schemas';
+import type { AddCredentialInput, CreateTaskInput, UpdateTaskInput } from './inputs';
 import { parseBuildContext, validateContextPath } from './context';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { edgeTriggers } from './decisions';

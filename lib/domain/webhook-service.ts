@@ -1,11 +1,11 @@
 // Webhooks: records with a provider and secrets, and the receiver that turns a delivery into
 // queued events, answering fast.
 import { randomBytes } from 'node:crypto';
-import { acceptsContentType, getProvider, type WebhookRequest } from '../events';
 import { ConflictError, NotFoundError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError } from './errors';
 import type { Clock, DeliveryStore, Queue, WebhookStore } from './ports';
 import { EventIntake } from './event-intake';
 import type { Webhook } from './types';
+import { acceptsContentType, type WebhookProviders, type WebhookRequest } from './webhook-provider';
 
 function newSecret(): string {
   // URL-safe, so that it can also travel in a URL path.
@@ -21,6 +21,8 @@ export interface WebhookServiceDeps {
   clock: Clock;
   /** Base URL the providers post to, e.g. `http://127.0.0.1:3000`. */
   publicUrl: string;
+  /** The webhook sources, by provider name (lib/events on every stack). */
+  webhookProviders: WebhookProviders;
   /**
    * How long a webhook read for a delivery is reused for the next ones (default 5 s). Changes
    * made through this service apply at once; made elsewhere (another Lambda), within this time.
@@ -65,7 +67,7 @@ export class WebhookService {
   }
 
   async create(input: { name: string; provider: string; loginServer?: string }): Promise<WebhookSecretView> {
-    getProvider(input.provider);
+    this.deps.webhookProviders(input.provider);
     if (await this.deps.webhooks.get(input.name)) throw new ConflictError(`webhook "${input.name}" already exists`);
     const webhook: Webhook = {
       name: input.name,
@@ -124,7 +126,7 @@ export class WebhookService {
       throw new PayloadTooLargeError(`webhook bodies are limited to ${MAX_WEBHOOK_BODY_BYTES} bytes; this one has ${request.rawBody.length}`);
     }
     const webhook = await this.forDelivery(name);
-    const provider = getProvider(webhook.provider);
+    const provider = this.deps.webhookProviders(webhook.provider);
     if (!acceptsContentType(provider, request.headers['content-type'])) {
       throw new UnsupportedMediaTypeError(
         `content type "${request.headers['content-type'] ?? ''}" is not accepted by ${provider.name} webhooks; send one of: ${provider.contentTypes.join(', ')}`,
@@ -160,7 +162,7 @@ export class WebhookService {
     return {
       name: webhook.name,
       provider: webhook.provider,
-      url: getProvider(webhook.provider).secretIn === 'path' ? `${base}/<secret>` : base,
+      url: this.deps.webhookProviders(webhook.provider).secretIn === 'path' ? `${base}/<secret>` : base,
       secrets: webhook.secrets.length,
       createdAt: webhook.createdAt,
       ...(webhook.loginServer !== undefined && { loginServer: webhook.loginServer }),
@@ -169,7 +171,7 @@ export class WebhookService {
 
   /** The newest secret, with the URL and the instructions that use it. */
   private secretView(webhook: Webhook): WebhookSecretView {
-    const provider = getProvider(webhook.provider);
+    const provider = this.deps.webhookProviders(webhook.provider);
     const secret = webhook.secrets[webhook.secrets.length - 1] as string;
     const base = `${this.deps.publicUrl.replace(/\/$/, '')}/webhooks/${encodeURIComponent(webhook.name)}`;
     const url = provider.secretIn === 'path' ? `${base}/${secret}` : base;

@@ -17,7 +17,7 @@ import { UnauthorizedError, ValidationError } from '../domain/errors';
 import type { ImageDeleteEvent, ImageEvent, Webhook } from '../domain/types';
 import { digestProblem, registryHostProblem, repositoryProblem, tagProblem } from './image-fields';
 import { parseJsonAs } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 import { anySecret, hmacSha256Hex, safeEqual } from './verify';
 
 const bodySchema = z.object({

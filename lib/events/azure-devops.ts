@@ -12,7 +12,7 @@ import { UnauthorizedError } from '../domain/errors';
 import type { GitEvent } from '../domain/types';
 import { commitProblem, refUpdateSkipReason } from './git-ref';
 import { describeIssues, parseJson, validateAs } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 import { anySecret, safeEqual } from './verify';
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;

@@ -17,7 +17,7 @@ import { UnauthorizedError, ValidationError } from '../domain/errors';
 import type { GitEvent } from '../domain/types';
 import { commitProblem, refUpdateSkipReason } from './git-ref';
 import { describeIssues, parseJsonAs } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 import { anySecret, hmacSha256Hex, safeEqual } from './verify';
 
 const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;

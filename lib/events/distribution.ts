@@ -10,7 +10,7 @@ import * as z from 'zod';
 import type { ImageDeleteEvent, ImageEvent, Webhook } from '../domain/types';
 import { IMAGE_MANIFEST_MEDIA_TYPES, digestProblem, registryHostProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';
 import { describeIssues, parseJsonAs } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 import { authenticateBearer } from './verify';
 
 const envelopeSchema = z.object({ events: z.array(z.unknown()) });

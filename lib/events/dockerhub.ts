@@ -13,7 +13,7 @@ import * as z from 'zod';
 import type { ImageTagEvent } from '../domain/types';
 import { repositoryProblem, tagProblem } from './image-fields';
 import { parseJsonAs } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 import { authenticatePathSecret } from './verify';
 
 export const DOCKER_HUB_REGISTRY = 'docker.io';

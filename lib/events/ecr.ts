@@ -15,7 +15,7 @@ import ecrEventPattern from './ecr-event-pattern.json';
 import type { ImageDeleteEvent, ImageEvent } from '../domain/types';
 import { digestProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';
 import { parseJson, validateAs } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 import { authenticateBearer } from './verify';
 
 /**

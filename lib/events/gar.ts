@@ -18,7 +18,7 @@ import { ValidationError } from '../domain/errors';
 import type { ImageDeleteEvent, ImageEvent } from '../domain/types';
 import { digestProblem, registryHostProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';
 import { describeIssues, parseJson } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 import { authenticatePathSecret } from './verify';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

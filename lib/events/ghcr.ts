@@ -16,7 +16,7 @@ import type { ImageEvent } from '../domain/types';
 import { githubPayloadText, verifyGithubSignature } from './github-delivery';
 import { digestProblem, repositoryProblem, tagProblem } from './image-fields';
 import { describeIssues, parseJson } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 
 export const GHCR_REGISTRY = 'ghcr.io';
 

@@ -13,7 +13,7 @@ import { UnauthorizedError, ValidationError } from '../domain/errors';
 import type { GitEvent } from '../domain/types';
 import { COMMIT, COMMIT_MESSAGE, refUpdateSkipReason } from './git-ref';
 import { parseJsonAs } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 import { anySecret, hmacSha256Hex, safeEqual } from './verify';
 
 const FORGES = ['gitea', 'forgejo', 'gogs'] as const;

@@ -4,8 +4,8 @@
 //   X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body, keyed with the webhook secret>
 //   Content-Type: application/json, or application/x-www-form-urlencoded with the JSON in `payload`
 import { UnauthorizedError, ValidationError } from '../domain/errors';
-import { mediaType } from './content-type';
-import type { WebhookRequest } from './provider';
+import { mediaType } from '../domain/webhook-provider';
+import type { WebhookRequest } from '../domain/webhook-provider';
 import { anySecret, hmacSha256Hex, safeEqual } from './verify';
 
 const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;

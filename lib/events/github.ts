@@ -11,7 +11,7 @@ import type { GitEvent } from '../domain/types';
 import { COMMIT, COMMIT_MESSAGE, refUpdateSkipReason } from './git-ref';
 import { githubPayloadText, verifyGithubSignature } from './github-delivery';
 import { parseJsonAs } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 
 const pushSchema = z.object({
   ref: z.string().min(1),

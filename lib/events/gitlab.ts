@@ -14,7 +14,7 @@ import { UnauthorizedError } from '../domain/errors';
 import type { GitEvent } from '../domain/types';
 import { COMMIT, COMMIT_MESSAGE, refUpdateSkipReason } from './git-ref';
 import { parseJson, validateAs } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 import { anySecret, safeEqual } from './verify';
 
 const kindSchema = z

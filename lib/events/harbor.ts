@@ -17,7 +17,7 @@ import * as z from 'zod';
 import type { ImageDeleteEvent, ImageEvent, Webhook } from '../domain/types';
 import { digestProblem, registryHostProblem, repositoryProblem, tagProblem, toUtcIso } from './image-fields';
 import { describeIssues, parseJson, validateAs } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 import { authenticateBearer } from './verify';
 
 const ACTIONS: Record<string, 'push' | 'delete' | undefined> = {

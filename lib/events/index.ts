@@ -12,12 +12,9 @@ import { giteaProvider } from './gitea';
 import { githubProvider } from './github';
 import { gitlabProvider } from './gitlab';
 import { harborProvider } from './harbor';
-import type { WebhookProvider } from './provider';
+import type { WebhookProvider, WebhookProviders } from '../domain/webhook-provider';
 import { quayProvider } from './quay';
 
-export type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
-export { acceptsContentType, mediaType } from './content-type';
-export { normalizeGitUrl } from './git-url';
 export { normalizeEcrEvent } from './ecr';
 
 /** Every provider, by the name a webhook is created with: registries first, then git hosts. */
@@ -40,7 +37,8 @@ export const providers: Record<string, WebhookProvider> = Object.fromEntries(
   ].map((provider) => [provider.name, provider]),
 );
 
-export function getProvider(name: string): WebhookProvider {
+/** The providers, as the domain looks them up (lib/domain/webhook-provider.ts). */
+export const getProvider: WebhookProviders = (name) => {
   // hasOwn: a name like "constructor" must not reach Object.prototype.
   const provider = Object.hasOwn(providers, name) ? providers[name] : undefined;
   if (!provider) {
@@ -50,4 +48,4 @@ export function getProvider(name: string): WebhookProvider {
     );
   }
   return provider;
-}
+};

@@ -13,7 +13,7 @@ import * as z from 'zod';
 import type { ImageTagEvent, Webhook } from '../domain/types';
 import { registryHostProblem, repositoryProblem, tagProblem } from './image-fields';
 import { parseJsonAs } from './parse-json';
-import type { NormalizeResult, WebhookProvider, WebhookRequest } from './provider';
+import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
 import { authenticatePathSecret } from './verify';
 
 const payloadSchema = z.object({

@@ -1,6 +1,9 @@
-// The HTTP API's request bodies, validated at the edge. Inside, the domain trusts these types.
+// The HTTP API's request bodies, validated at the edge into the domain's input types
+// (lib/domain/inputs.ts: `satisfies` keeps each schema's output one of them). Inside, the domain
+// trusts those types.
 import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
+import type { AddCredentialInput, CreateTaskInput, QuickBuildInput, UpdateTaskInput } from '../domain/inputs';
 import { DEFAULT_HISTORY, RUN_STATUSES } from '../domain/types';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$/;
@@ -43,15 +46,11 @@ export const createTaskSchema = z.strictObject({
   commitTriggerEnabled: taskFields.commitTriggerEnabled.default(true),
   keepRuns: taskFields.keepRuns.default(DEFAULT_HISTORY.keepRuns),
   logRetentionDays: taskFields.logRetentionDays.default(DEFAULT_HISTORY.logRetentionDays),
-});
-type ParsedCreateTask = z.infer<typeof createTaskSchema>;
-/** The history settings may be left out by callers inside cascade (their defaults apply). */
-export type CreateTaskInput = Omit<ParsedCreateTask, 'keepRuns' | 'logRetentionDays'> & Partial<Pick<ParsedCreateTask, 'keepRuns' | 'logRetentionDays'>>;
+}) satisfies z.ZodType<CreateTaskInput>;
 
 // Not createTaskSchema.partial(): its defaults would fill in every field left out, and an
 // update of one field would re-enable a disabled task and drop its build args.
-export const updateTaskSchema = z.strictObject(taskFields).partial();
-export type UpdateTaskInput = z.infer<typeof updateTaskSchema>;
+export const updateTaskSchema = z.strictObject(taskFields).partial() satisfies z.ZodType<UpdateTaskInput>;
 
 const cronText = z.string().min(1).max(200);
 export const addTimerSchema = z.strictObject({ name: nameSchema, schedule: cronText, enabled: z.boolean().default(true) });
@@ -65,8 +64,7 @@ export const explainQuerySchema = z.strictObject({ image: z.string().min(1).max(
 export const addCredentialSchema = z.union([
   z.strictObject({ loginServer: hostSchema, username: z.string().min(1), password: z.string().min(1) }),
   z.strictObject({ loginServer: hostSchema, identity: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN') }),
-]);
-export type AddCredentialInput = z.infer<typeof addCredentialSchema>;
+]) satisfies z.ZodType<AddCredentialInput>;
 
 export const runTaskSchema = z.strictObject({}).default({});
 
@@ -77,8 +75,7 @@ export const quickBuildSchema = z.strictObject({
   file: z.string().min(1).default('Dockerfile'),
   args: buildArgsSchema.default({}),
   platform: platformSchema.default('linux/amd64'),
-});
-export type QuickBuildInput = z.infer<typeof quickBuildSchema>;
+}) satisfies z.ZodType<QuickBuildInput>;
 
 export const registryLoginSchema = z.strictObject({ username: z.string().min(1), password: z.string().min(1) });
 

@@ -17,6 +17,7 @@ import type { Builder, Clock, QueueMessage, SourceReader } from '../domain/ports
 import { systemClock } from '../domain/ports';
 import { DEFAULT_POLL_INTERVAL_MS, type PollReport } from '../domain/poller';
 import type { FireOutcome } from '../domain/timer-service';
+import { getProvider } from '../events';
 import { isRegistryProvider } from '../events/provider-names';
 import { every } from './every';
 import { apiRoutes, webhookRoutes } from '../http/api-routes';
@@ -132,6 +133,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       builder,
       digests: new RegistryDigestResolver({ secrets, logins: registryLogins, insecureHosts: options.insecureRegistries }),
       clock,
+      webhookProviders: getProvider,
       isRegistryProvider,
       // Off (0), a pass asked for by hand still backs failures off in the usual steps.
       poller: { intervalMs: pollIntervalMs || DEFAULT_POLL_INTERVAL_MS },

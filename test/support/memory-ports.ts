@@ -4,6 +4,7 @@ import type { CascadePorts } from '../../lib/domain/cascade';
 import { ConflictError, NotFoundError } from '../../lib/domain/errors';
 import type { DeliveryStore, QueueMessage, WebhookStore } from '../../lib/domain/ports';
 import type { Webhook } from '../../lib/domain/types';
+import { getProvider } from '../../lib/events';
 
 export class MemoryWebhookStore implements WebhookStore {
   private readonly items = new Map<string, Webhook>();
@@ -53,6 +54,7 @@ export function memoryCascadePorts(): CascadePorts & { webhooks: MemoryWebhookSt
     queue: { send: async (message) => void sent.push(message) },
     clock: { now: () => new Date('2026-11-28T05:00:00.000Z') },
     publicUrl: 'http://127.0.0.1:3000',
+    webhookProviders: getProvider,
     tasks: unused('tasks') as CascadePorts['tasks'],
     runs: unused('runs') as CascadePorts['runs'],
     dependencies: unused('dependencies') as CascadePorts['dependencies'],

@@ -1,6 +1,6 @@
 // `cascade build`: a one-off build and push, not tied to a task (ACR's quick build).
 import type { Command } from 'commander';
-import type { QuickBuildInput } from '../../http/api-schemas';
+import type { QuickBuildInput } from '../../domain/inputs';
 import type { CliContext } from '../cli-context';
 import { act, leaf, reportQueuedRun, type OutputOptions } from '../command-helpers';
 import { resolveContext } from '../input';

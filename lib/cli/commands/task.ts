@@ -1,6 +1,6 @@
 // `cascade task …`: tasks, their credentials and their runs.
 import type { Command } from 'commander';
-import type { CreateTaskInput } from '../../http/api-schemas';
+import type { CreateTaskInput } from '../../domain/inputs';
 import type { RunStatus } from '../../domain/types';
 import { RUN_STATUSES } from '../../domain/types';
 import type { CliContext } from '../cli-context';

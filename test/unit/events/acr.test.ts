@@ -1,8 +1,8 @@
 import { ValidationError } from '../../../lib/domain/errors';
 import type { ImageDeleteEvent, ImageEvent, Webhook } from '../../../lib/domain/types';
 import { acrProvider } from '../../../lib/events/acr';
-import { acceptsContentType } from '../../../lib/events/content-type';
-import type { WebhookRequest } from '../../../lib/events/provider';
+import { acceptsContentType } from '../../../lib/domain/webhook-provider';
+import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { describeBearerAuthentication, expectBearerSetup } from './bearer-auth';
 import { fixtureJson, fixtureRequest, jsonRequest } from './fixtures';
 

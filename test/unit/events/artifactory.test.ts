@@ -2,8 +2,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { UnauthorizedError, ValidationError } from '../../../lib/domain/errors';
 import type { ImageDeleteEvent, ImageEvent, Webhook } from '../../../lib/domain/types';
 import { artifactoryProvider } from '../../../lib/events/artifactory';
-import { acceptsContentType } from '../../../lib/events/content-type';
-import type { WebhookRequest } from '../../../lib/events/provider';
+import { acceptsContentType } from '../../../lib/domain/webhook-provider';
+import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { RECEIVED_AT, fixtureJson, fixtureRequest } from './fixtures';
 import { rememberSecrets } from '../../support/secrets';
 

@@ -1,8 +1,8 @@
 import { UnauthorizedError, ValidationError } from '../../../lib/domain/errors';
 import type { GitEvent, Webhook } from '../../../lib/domain/types';
 import { azureDevopsProvider } from '../../../lib/events/azure-devops';
-import { acceptsContentType } from '../../../lib/events/content-type';
-import type { WebhookRequest } from '../../../lib/events/provider';
+import { acceptsContentType } from '../../../lib/domain/webhook-provider';
+import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { RECEIVED_AT, fixtureJson, fixtureRequest } from './fixtures';
 import { rememberSecrets } from '../../support/secrets';
 

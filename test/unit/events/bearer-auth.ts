@@ -1,7 +1,7 @@
 // The token matrix shared by the providers whose sender sets `Authorization: Bearer <secret>`
 // (ecr through an API destination connection, acr custom headers, harbor's auth header).
 import { UnauthorizedError } from '../../../lib/domain/errors';
-import type { WebhookProvider, WebhookRequest } from '../../../lib/events/provider';
+import type { WebhookProvider, WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { rememberSecrets } from '../../support/secrets';
 
 const SECRET = 's3cret-token-0123';

@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import { UnauthorizedError, ValidationError } from '../../../lib/domain/errors';
 import type { GitEvent, Webhook } from '../../../lib/domain/types';
 import { bitbucketProvider } from '../../../lib/events/bitbucket';
-import { acceptsContentType } from '../../../lib/events/content-type';
-import type { WebhookRequest } from '../../../lib/events/provider';
+import { acceptsContentType } from '../../../lib/domain/webhook-provider';
+import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { RECEIVED_AT, fixtureJson, fixtureRequest } from './fixtures';
 import { rememberSecrets } from '../../support/secrets';
 

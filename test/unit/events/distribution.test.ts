@@ -1,8 +1,8 @@
 import { UnauthorizedError, ValidationError } from '../../../lib/domain/errors';
 import type { ImageDeleteEvent, ImageEvent, Webhook } from '../../../lib/domain/types';
-import { acceptsContentType } from '../../../lib/events/content-type';
+import { acceptsContentType } from '../../../lib/domain/webhook-provider';
 import { distributionProvider } from '../../../lib/events/distribution';
-import type { WebhookRequest } from '../../../lib/events/provider';
+import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { fixtureJson, fixtureRequest, jsonRequest } from './fixtures';
 
 const webhook: Webhook = { name: 'base', provider: 'distribution', secrets: ['tok'], createdAt: '2026-11-28T00:00:00.000Z' };

@@ -1,8 +1,8 @@
 import { ValidationError } from '../../../lib/domain/errors';
 import type { ImageTagEvent, Webhook } from '../../../lib/domain/types';
-import { acceptsContentType } from '../../../lib/events/content-type';
+import { acceptsContentType } from '../../../lib/domain/webhook-provider';
 import { dockerhubProvider } from '../../../lib/events/dockerhub';
-import type { WebhookRequest } from '../../../lib/events/provider';
+import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { RECEIVED_AT, fixtureJson, fixtureRequest, jsonRequest } from './fixtures';
 import { describePathSecretMatrix } from './path-secret-matrix';
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WebhookRequest } from '../../../lib/events/provider';
+import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 
 const ROOT = join(__dirname, '..', '..', 'fixtures', 'webhooks');
 

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ValidationError } from '../../../lib/domain/errors';
 import type { ImageDeleteEvent, ImageEvent, Webhook } from '../../../lib/domain/types';
-import { acceptsContentType } from '../../../lib/events/content-type';
+import { acceptsContentType } from '../../../lib/domain/webhook-provider';
 import { garProvider } from '../../../lib/events/gar';
-import type { WebhookRequest } from '../../../lib/events/provider';
+import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { RECEIVED_AT, fixtureRequest, jsonRequest } from './fixtures';
 import { describePathSecretMatrix } from './path-secret-matrix';
 

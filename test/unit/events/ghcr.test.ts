@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { UnauthorizedError, ValidationError } from '../../../lib/domain/errors';
 import type { ImageEvent, Webhook } from '../../../lib/domain/types';
-import { acceptsContentType } from '../../../lib/events/content-type';
+import { acceptsContentType } from '../../../lib/domain/webhook-provider';
 import { ghcrProvider } from '../../../lib/events/ghcr';
-import type { WebhookRequest } from '../../../lib/events/provider';
+import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { RECEIVED_AT, fixtureJson, fixtureRequest } from './fixtures';
 import { rememberSecrets } from '../../support/secrets';
 

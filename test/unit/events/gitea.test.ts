@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { UnauthorizedError, ValidationError } from '../../../lib/domain/errors';
 import type { GitEvent, Webhook } from '../../../lib/domain/types';
-import { acceptsContentType } from '../../../lib/events/content-type';
+import { acceptsContentType } from '../../../lib/domain/webhook-provider';
 import { giteaProvider } from '../../../lib/events/gitea';
-import type { WebhookRequest } from '../../../lib/events/provider';
+import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { RECEIVED_AT, fixtureJson, fixtureRequest } from './fixtures';
 
 // The secrets go-playground/webhooks signs its Gitea and Gogs test payloads with (see SOURCES.md).

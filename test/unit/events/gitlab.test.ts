@@ -1,8 +1,8 @@
 import { UnauthorizedError, ValidationError } from '../../../lib/domain/errors';
 import type { GitEvent, Webhook } from '../../../lib/domain/types';
-import { acceptsContentType } from '../../../lib/events/content-type';
+import { acceptsContentType } from '../../../lib/domain/webhook-provider';
 import { gitlabProvider } from '../../../lib/events/gitlab';
-import type { WebhookRequest } from '../../../lib/events/provider';
+import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { RECEIVED_AT, fixtureJson, fixtureRequest } from './fixtures';
 import { rememberSecrets } from '../../support/secrets';
 

@@ -1,7 +1,7 @@
 // The authentication matrix for providers whose senders can neither sign nor set a header, so the
 // secret travels as the last URL segment (Docker Hub, Quay, Pub/Sub push for GAR).
 import { UnauthorizedError } from '../../../lib/domain/errors';
-import type { WebhookProvider, WebhookRequest } from '../../../lib/events/provider';
+import type { WebhookProvider, WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { rememberSecrets } from '../../support/secrets';
 
 const SECRET = 'hub-Secret-0123456789';

@@ -1,7 +1,7 @@
 import { ValidationError } from '../../../lib/domain/errors';
 import type { ImageTagEvent, Webhook } from '../../../lib/domain/types';
-import { acceptsContentType } from '../../../lib/events/content-type';
-import type { WebhookRequest } from '../../../lib/events/provider';
+import { acceptsContentType } from '../../../lib/domain/webhook-provider';
+import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { quayProvider } from '../../../lib/events/quay';
 import { RECEIVED_AT, fixtureJson, fixtureRequest, jsonRequest } from './fixtures';
 import { describePathSecretMatrix } from './path-secret-matrix';

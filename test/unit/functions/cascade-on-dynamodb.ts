@@ -6,8 +6,9 @@ import { createDynamoDbStores, type DynamoDbStores } from '../../../lib/adapters
 import { createCascade, type Cascade, type CascadePorts } from '../../../lib/domain/cascade';
 import type { Builder, BuildRequest, BuildState, DigestResolver, TagDigest, LogStore, Queue, QueueMessage, SecretStore } from '../../../lib/domain/ports';
 import { systemClock } from '../../../lib/domain/ports';
-import type { CreateTaskInput } from '../../../lib/http/api-schemas';
+import type { CreateTaskInput } from '../../../lib/domain/inputs';
 import { withDynamoDb, type TestTable } from '../../support/dynamodb';
+import { getProvider } from '../../../lib/events';
 
 export class RecordingQueue implements Queue {
   readonly messages: QueueMessage[] = [];
@@ -110,6 +111,7 @@ export async function cascadeOnDynamoDb(table: TestTable, overrides: Partial<Cas
     digests,
     clock: systemClock,
     publicUrl: PUBLIC_URL,
+    webhookProviders: getProvider,
     ...overrides,
   });
   return { cascade, stores, queue, builder, secrets, logs, digests, table };

@@ -1,6 +1,6 @@
-// The contract every webhook source implements. Adding a provider is one file that exports a
-// WebhookProvider, plus one line in the map in ./index.
-import type { InboundEvent, Webhook } from '../domain/types';
+// The contract every webhook source implements (lib/events/ has one file a provider, and the map
+// that finds them): the domain receives deliveries through it and knows no provider itself.
+import type { InboundEvent, Webhook } from './types';
 
 export interface WebhookRequest {
   /** Header names in lower case. */
@@ -39,4 +39,18 @@ export interface WebhookProvider {
   secretIn: 'header' | 'path';
   /** What to paste into the provider's settings: `url` already carries the secret when secretIn is `path`. */
   setupInstructions(input: { url: string; secret: string; webhook: Webhook }): string;
+}
+
+/** Finds a provider by the name a webhook is created with; ValidationError naming the known ones when none has it. */
+export type WebhookProviders = (name: string) => WebhookProvider;
+
+/** `Application/JSON; charset=utf-8` → `application/json`; undefined when the header is absent or blank. */
+export function mediaType(contentType: string | undefined): string | undefined {
+  const type = contentType?.split(';', 1)[0]?.trim().toLowerCase();
+  return type ? type : undefined;
+}
+
+export function acceptsContentType(provider: WebhookProvider, contentType: string | undefined): boolean {
+  const type = mediaType(contentType);
+  return type !== undefined && provider.contentTypes.includes(type);
 }

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../../lib/domain/errors';
-import { normalizeGitUrl } from '../../../lib/events/git-url';
+import { normalizeGitUrl } from '../../../lib/domain/git-url';
 
 describe('normalizeGitUrl', () => {
   // Every spelling in a group names the same repository.
