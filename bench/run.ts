@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { createDynamoDbStores } from '../lib/adapters/dynamodb-stores';
-import type { Builder, BuildRequest, Queue, QueueMessage } from '../lib/domain/ports';
+import type { BuildRequest, Queue, QueueMessage } from '../lib/domain/ports';
 import { systemClock } from '../lib/domain/ports';
 import type { BuildResult, Task } from '../lib/domain/types';
 import { WebhookService } from '../lib/domain/webhook-service';
@@ -32,6 +32,7 @@ import { createRouter } from '../lib/http/router';
 import { createLocalDocumentClient, createTableIfMissing, startDynamoDbLocal } from '../lib/local/dynamodb-local';
 import { startHttpServer } from '../lib/local/http-server';
 import { startLocalStack, type LocalStack } from '../lib/local/stack';
+import { RecordingBuilder } from '../test/support/recording-builder';
 
 const ROOT = join(__dirname, '..');
 const REGISTRY = 'bench.registry:5000';
@@ -151,34 +152,6 @@ function percentile(values: number[], p: number): number {
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-/** Records each start; with `reportWith` it reports the build succeeded at once, with those bases. */
-class RecordingBuilder implements Builder {
-  readonly started: Array<{ request: BuildRequest; at: number }> = [];
-  private waiters: Array<{ count: number; resolve: () => void }> = [];
-  reportWith?: (request: BuildRequest) => BuildResult['baseImages'];
-
-  constructor(private readonly onResult: (result: BuildResult) => Promise<void>) {}
-
-  async start(request: BuildRequest): Promise<{ buildId: string }> {
-    this.started.push({ request, at: performance.now() });
-    this.waiters = this.waiters.filter((w) => (this.started.length >= w.count ? (w.resolve(), false) : true));
-    const report = this.reportWith;
-    if (report) {
-      setImmediate(() => void this.onResult({ runId: request.runId, status: 'Succeeded', finishedAt: new Date().toISOString(), outputImages: [], baseImages: report(request) }));
-    }
-    return { buildId: `bench-${request.runId}` };
-  }
-
-  /** Resolves once `count` builds in all have started; fails after `timeoutMs`, saying how many did. */
-  startedCount(count: number, timeoutMs = 60_000): Promise<void> {
-    if (this.started.length >= count) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.started.length} of ${count} builds started within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
-    });
-  }
-}
-
 function digestOf(seed: string): string {
   return `sha256:${createHmac('sha256', 'bench').update(seed).digest('hex')}`;
 }
@@ -211,9 +184,9 @@ async function benchStack(reportBases?: (request: BuildRequest) => BuildResult['
     inMemory: true,
     log: () => undefined,
     sources: null,
-    builder: (onResult) => (builder = new RecordingBuilder(onResult)),
+    // With `reportBases`, each build succeeds at once, having pulled those bases; without, builds stay running.
+    builder: (report) => (builder = new RecordingBuilder({ report, ...(reportBases && { finishEach: (request) => ({ baseImages: reportBases(request) }) }) })),
   });
-  builder!.reportWith = reportBases;
   const recorder = new DynamoRecorder();
   recorder.attach(stack.dynamo.client);
   return { stack, builder: builder!, recorder, dir };
@@ -268,8 +241,9 @@ async function benchTrigger(events: number) {
       const t0 = performance.now();
       await post(hook.url, hook.secret, body);
       await builder.startedCount(before + 1);
-      const latency = (builder.started.at(-1)?.at as number) - t0;
-      const calls = recorder.take().filter((c) => c.at <= (builder.started.at(-1)?.at as number));
+      const startedAt = builder.startedAt.at(-1) as number;
+      const latency = startedAt - t0;
+      const calls = recorder.take().filter((c) => c.at <= startedAt);
       recorder.capturing = false;
       await stack.idle();
       // The first 20 warm the JIT and DynamoDB Local up.

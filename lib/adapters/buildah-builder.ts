@@ -12,7 +12,7 @@ import { CascadeError } from '../domain/errors';
 import type { Builder, BuildRequest, Clock, LogStore, SecretStore } from '../domain/ports';
 import { systemClock } from '../domain/ports';
 import type { BuildContext, BuildResult, BuildSpec } from '../domain/types';
-import { isLoopbackRegistry } from '../images/reference';
+import { isLoopbackHost, normalizeRegistry } from '../images/reference';
 import { lastErrorLine } from './buildah-errors';
 import { redact, type SecretToHide } from './redact';
 
@@ -70,6 +70,8 @@ export class BuildahBuilder implements Builder {
 
   async start(request: BuildRequest): Promise<{ buildId: string }> {
     if (this.stopped) throw new Error('the builder is stopped and accepts no new builds');
+    // A run asked to start again while its build runs (a retried start, the reconciler) gets that build.
+    for (const build of this.active.values()) if (build.runId === request.runId) return { buildId: build.buildId };
     const buildId = `buildah-${safeName(request.runId)}-${randomBytes(4).toString('hex')}`;
     const build: ActiveBuild = {
       buildId,
@@ -268,7 +270,7 @@ class LocalBuild {
       'short-name-mode = "permissive"',
     ];
     for (const host of hosts) {
-      if (isLoopbackRegistry(host) || insecure.has(host.toLowerCase())) {
+      if (isLoopbackHost(host) || insecure.has(host.toLowerCase())) {
         lines.push('', '[[registry]]', `location = ${JSON.stringify(host)}`, 'insecure = true');
       }
     }
@@ -280,7 +282,7 @@ class LocalBuild {
   private async writeAuthFile(): Promise<string> {
     const logins = new Map<string, RegistryLogin>();
     for (const credential of this.spec.credentials) {
-      const host = authHost(credential.loginServer);
+      const host = normalizeRegistry(credential.loginServer);
       if (credential.kind === 'identity') {
         throw new BuildStepError(
           `the credential for ${credential.loginServer} uses the AWS role ${credential.roleArn}, which only builds on AWS CodeBuild can assume; add a username and password credential for local builds`,
@@ -295,7 +297,7 @@ class LocalBuild {
       this.secrets.push({ username: credential.username, password });
       logins.set(host, { username: credential.username, password });
     }
-    const pushHost = authHost(this.spec.registry);
+    const pushHost = normalizeRegistry(this.spec.registry);
     if (!logins.has(pushHost) && this.config.pushCredentials) {
       const login = await this.config.pushCredentials(this.spec.registry);
       if (login) {
@@ -343,12 +345,6 @@ class LocalBuild {
 /** A run id as it may appear in a file name: it is not trusted to be one. */
 function safeName(runId: string): string {
   return runId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'run';
-}
-
-/** authfile keys: Docker Hub's aliases all mean `docker.io`. */
-function authHost(loginServer: string): string {
-  const host = loginServer.toLowerCase();
-  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
 }
 
 function withoutUserInfo(url: string): string {

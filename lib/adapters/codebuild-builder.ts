@@ -23,6 +23,7 @@ import type { BuildContext, BuildSpec } from '../domain/types';
 import { buildResultFromBuild } from '../aws/build-result';
 import { BUILD_ENV, ecrRegion, PASSWORD_VARIABLE_PREFIX, type BasicLogin, type PullRole } from '../aws/build-variables';
 import { errorName, mayHaveBeenCarriedOut, retryableIfTransient } from '../aws/sdk-errors';
+import { normalizeRegistry } from '../images/reference';
 
 export interface CodeBuildBuilderOptions {
   projectName: string;
@@ -226,8 +227,8 @@ export class CodeBuildBuilder implements Builder {
     }
     if (spec.commit) variables.push(plain(BUILD_ENV.gitCommit, spec.commit));
 
-    const pushHost = hostKey(spec.registry);
-    const covered = spec.credentials.some((c) => hostKey(c.loginServer) === pushHost);
+    const pushHost = normalizeRegistry(spec.registry);
+    const covered = spec.credentials.some((c) => normalizeRegistry(c.loginServer) === pushHost);
     if (!covered && !ecrRegion(spec.registry) && this.options.pushLoginRef) {
       const ref = await this.options.pushLoginRef(spec.registry);
       if (ref) variables.push({ name: BUILD_ENV.pushLogin, value: ref, type: 'PARAMETER_STORE' });
@@ -294,8 +295,3 @@ function nativeSourceType(url: URL): SourceType | undefined {
   return undefined;
 }
 
-/** Registry hosts as logins know them: case-insensitive, Docker Hub's aliases are one host. */
-function hostKey(loginServer: string): string {
-  const host = loginServer.toLowerCase();
-  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
-}

@@ -21,7 +21,8 @@ export class DynamoDbBuildSlotStore implements BuildSlotStore {
   async admit(taskName: string, runId: string): Promise<SlotAdmission> {
     const Key = keys.buildSlots(taskName);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      if (await this.update({ Key, UpdateExpression: 'SET building = :r', ConditionExpression: 'attribute_not_exists(building)', ExpressionAttributeValues: { ':r': runId } })) {
+      // Admitted again while it builds (a retried event, recovery): it builds, as before.
+      if (await this.update({ Key, UpdateExpression: 'SET building = :r', ConditionExpression: 'attribute_not_exists(building) OR building = :r', ExpressionAttributeValues: { ':r': runId } })) {
         return { admitted: 'build' };
       }
       const waiting = await this.update({
@@ -42,18 +43,28 @@ export class DynamoDbBuildSlotStore implements BuildSlotStore {
 
   async release(taskName: string, runId: string): Promise<string | undefined> {
     const Key = keys.buildSlots(taskName);
-    const promoted = await this.update({
-      Key,
-      UpdateExpression: 'SET building = waiting REMOVE waiting',
-      ConditionExpression: 'building = :r AND attribute_exists(waiting)',
-      ExpressionAttributeValues: { ':r': runId },
-      ReturnValues: 'ALL_NEW',
-    });
-    if (promoted) return promoted.Attributes?.building as string;
-    if (await this.update({ Key, UpdateExpression: 'REMOVE building', ConditionExpression: 'building = :r', ExpressionAttributeValues: { ':r': runId } })) return undefined;
-    // A waiting run that will not build (canceled, superseded) gives its place back.
-    await this.update({ Key, UpdateExpression: 'REMOVE waiting', ConditionExpression: 'waiting = :r', ExpressionAttributeValues: { ':r': runId } });
-    return undefined;
+    const values = { ':r': runId };
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const promoted = await this.update({
+        Key,
+        UpdateExpression: 'SET building = waiting REMOVE waiting',
+        ConditionExpression: 'building = :r AND attribute_exists(waiting)',
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      });
+      if (promoted) return promoted.Attributes?.building as string;
+      // Only while nobody waits: a run admitted since the step above must not be left waiting behind no build.
+      if (await this.update({ Key, UpdateExpression: 'REMOVE building', ConditionExpression: 'building = :r AND attribute_not_exists(waiting)', ExpressionAttributeValues: values })) {
+        return undefined;
+      }
+      // A waiting run that will not build (canceled, superseded) gives its place back.
+      const gaveBack = await this.update({ Key, UpdateExpression: 'REMOVE waiting', ConditionExpression: 'waiting = :r', ExpressionAttributeValues: values, ReturnValues: 'ALL_NEW' });
+      if (gaveBack) return undefined;
+      // Neither building nor waiting any more: nothing to give back.
+      const now = await this.get(taskName);
+      if (now.building !== runId) return undefined;
+    }
+    throw new Error(`the build slots of task ${taskName} kept changing; releasing run ${runId} was given up`);
   }
 
   async get(taskName: string): Promise<{ building?: string; waiting?: string }> {

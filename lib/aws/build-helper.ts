@@ -17,6 +17,7 @@ import type { ContainerTool } from '../build/container-tool';
 import { DockerTool } from '../build/docker-tool';
 import { runCommand } from '../build/run-command';
 import { CascadeError } from '../domain/errors';
+import { normalizeRegistry } from '../images/reference';
 import { BUILD_ENV, ecrRegion, type BasicLogin, type PullRole } from './build-variables';
 
 type Env = Record<string, string | undefined>;
@@ -71,26 +72,26 @@ export function planLogins(env: Env, baseRegistries: string[] = []): string[][] 
     const region = ecrRegion(role.loginServer);
     if (!region) throw new BuildInputError(`${role.loginServer} is not an Amazon ECR registry, so the role ${role.roleArn} cannot log in to it`);
     lines.push(['ecr', role.loginServer, region, role.roleArn]);
-    seen.add(role.loginServer.toLowerCase());
+    seen.add(normalizeRegistry(role.loginServer));
   }
   for (const login of jsonArray<BasicLogin>(env, BUILD_ENV.basicLogins)) {
     lines.push(['basic', login.loginServer, login.username, login.passwordVariable, 'raw']);
-    seen.add(login.loginServer.toLowerCase());
+    seen.add(normalizeRegistry(login.loginServer));
   }
   const registry = required(env, BUILD_ENV.registry);
-  if (!seen.has(registry.toLowerCase())) {
+  if (!seen.has(normalizeRegistry(registry))) {
     const region = ecrRegion(registry);
     if (region) {
       lines.push(['ecr', registry, region, '-']);
     } else if (env[BUILD_ENV.pushLogin]) {
       lines.push(['basic', registry, storedLogin(env, BUILD_ENV.pushLogin).username, BUILD_ENV.pushLogin, 'json']);
     }
-    seen.add(registry.toLowerCase());
+    seen.add(normalizeRegistry(registry));
   }
   for (const host of baseRegistries) {
     const region = ecrRegion(host);
-    if (region && !seen.has(host.toLowerCase())) lines.push(['ecr', host, region, '-']);
-    seen.add(host.toLowerCase());
+    if (region && !seen.has(normalizeRegistry(host))) lines.push(['ecr', host, region, '-']);
+    seen.add(normalizeRegistry(host));
   }
   return lines;
 }

@@ -1,5 +1,6 @@
 // The deployment's configuration, read once from the Lambda environment that serverless.yml sets.
 import { CascadeError } from '../domain/errors';
+import { isLoopbackHost } from '../images/reference';
 
 export interface AwsConfig {
   tableName: string;
@@ -104,7 +105,7 @@ function readTimers(env: Env, problems: string[]): AwsConfig['timers'] {
 function isLoopbackHttp(value: string): boolean {
   try {
     const url = new URL(value);
-    return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    return url.protocol === 'http:' && isLoopbackHost(url.hostname);
   } catch {
     return false;
   }

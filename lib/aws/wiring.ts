@@ -74,8 +74,8 @@ export function createAwsPorts(config: AwsConfig, clients: AwsClients = {}): Cas
     builder: new CodeBuildBuilder({
       projectName: config.codeBuildProject,
       client: clients.codebuild,
-      // The name RegistryLogins stores a login under; the build reads it as a PARAMETER_STORE variable.
-      pushLoginRef: async (host) => ((await registryLogins.get(host)) ? secrets.refFor(`registry-login/${host}`) : undefined),
+      // The build reads the login as a PARAMETER_STORE variable.
+      pushLoginRef: (host) => registryLogins.ref(host),
     }),
     // Registries on AWS are reached over HTTPS, so no host is insecure here.
     digests: new RegistryDigestResolver({ secrets, logins: registryLogins }),

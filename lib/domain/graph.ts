@@ -2,7 +2,8 @@
 // pushes, whether a change would trigger it, and in what order a change would rebuild. Pure.
 import { baseKey, DEFAULT_TAG, parseImageReference } from '../images/reference';
 import { edgeTriggers, type SkipCode } from './decisions';
-import { renderTemplate, TEMPLATE_VARIABLES, type TemplateValues } from './templates';
+import { cycles, levels, sortedNames, type Successors } from './graph-algorithms';
+import { matchesRef, matchesRepository, templateMatcher, type RefParts, type TemplateMatcher } from './templates';
 import type { BaseImageTriggerType, Dependency, DependencyStage, Task } from './types';
 
 export interface GraphFocus {
@@ -62,76 +63,6 @@ export const EDGE_WHY = {
 } as const;
 
 // ---------------------------------------------------------------------------------------------
-// Matching image templates against references
-
-interface RefParts {
-  /** `registry/repository`. */
-  name: string;
-  tag: string;
-}
-
-interface TemplateMatcher {
-  /** The template fully qualified, for people: `reg/app:{{.Run.ID}}`. */
-  text: string;
-  /** Undefined when the template cannot name an image (cascade could never push it). */
-  name?: RegExp;
-  tag?: RegExp;
-  /** The tag part holds a variable. */
-  variableTag?: boolean;
-}
-
-// A variable is rendered as a marker that is valid both in a path and in a tag, so that the
-// reference grammar (registry normalisation, docker.io/library, implied `latest`) applies to
-// the template as it does to every other reference; the markers then become wildcards.
-const marker = (i: number) => `x0cascade0var${i}0x`;
-const MARKERS: TemplateValues = Object.fromEntries(TEMPLATE_VARIABLES.map((name, i) => [name, marker(i)]));
-const ANY_MARKER = /x0cascade0var(\d+)0x/g;
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Literal parts exactly, each variable any non-empty text. */
-function partPattern(part: string): RegExp {
-  const literals = part.split(ANY_MARKER).filter((_piece, i) => i % 2 === 0);
-  return new RegExp(`^${literals.map(escapeRegExp).join('.+')}$`);
-}
-
-function withVariableNames(text: string): string {
-  return text.replace(ANY_MARKER, (_all, i: string) => `{{.${TEMPLATE_VARIABLES[Number(i)] ?? ''}}}`);
-}
-
-function templateMatcher(registry: string, template: string): TemplateMatcher {
-  const raw = `${registry}/${template}`;
-  let ref;
-  try {
-    ref = parseImageReference(`${registry}/${renderTemplate(template, MARKERS)}`);
-  } catch {
-    return { text: raw }; // not a reference whatever the variables hold: it pushes nothing
-  }
-  if (ref.tag === undefined) return { text: raw }; // a digest is pulled, never pushed
-  const name = `${ref.registry}/${ref.repository}`;
-  return {
-    text: withVariableNames(baseKey(ref)),
-    name: partPattern(name),
-    tag: partPattern(ref.tag),
-    variableTag: withVariableNames(ref.tag) !== ref.tag,
-  };
-}
-
-function matchesRepository(m: TemplateMatcher, ref: RefParts): boolean {
-  return m.name !== undefined && m.name.test(ref.name);
-}
-
-function matchesRef(m: TemplateMatcher, ref: RefParts): boolean {
-  if (!matchesRepository(m, ref) || m.tag === undefined) return false;
-  // `latest` is the tag moved on purpose; a run's variables (an id `da<N>`, a date, a commit)
-  // never render to it, so only a literal `latest` (or no tag) claims it.
-  if (ref.tag === DEFAULT_TAG && m.variableTag) return false;
-  return m.tag.test(ref.tag);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Whether an edge triggers
 
 /** The short name of each static check of decisions.ts that can stop an edge. */
@@ -156,15 +87,6 @@ export function edgeTriggerState(task: Task, dep: Dependency): { triggers: boole
 // Small helpers
 
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const sorted = (items: Iterable<string>) => [...new Set(items)].sort(byString);
-
-function byPath(a: readonly string[], b: readonly string[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const order = byString(a[i] ?? '', b[i] ?? '');
-    if (order !== 0) return order;
-  }
-  return a.length - b.length;
-}
 
 function refOf(dep: Dependency): string {
   return `${dep.registry}/${dep.repository}:${dep.tag}`;
@@ -241,7 +163,7 @@ function wholeGraph(tasks: Task[], dependencies: Dependency[]): WholeGraph {
     pushIn(edgesByTask, edge.task, edge);
   }
   const pushedByTask = new Map<string, string[]>();
-  for (const image of sorted(pushers.keys())) {
+  for (const image of sortedNames(pushers.keys())) {
     for (const task of pushers.get(image) ?? []) pushIn(pushedByTask, task, image);
   }
   return { tasks: byName, matchers, edges, edgesByImage, edgesByTask, pushers, pushedByTask };
@@ -326,11 +248,9 @@ function splitRef(ref: string): RefParts {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Order and loops
+// Order and loops: which task a rebuild triggers; graph-algorithms.ts orders them and finds loops
 
 /** Task → tasks a rebuild of it triggers (through the images it pushes), within the graph. */
-type Successors = Map<string, string[]>;
-
 function triggeredBy(edges: GraphEdge[], images: GraphImage[]): Successors {
   const pushedBy = new Map(images.map((image) => [image.ref, image.pushedBy]));
   const next = new Map<string, Set<string>>();
@@ -342,166 +262,13 @@ function triggeredBy(edges: GraphEdge[], images: GraphImage[]): Successors {
       next.set(pusher, set);
     }
   }
-  return new Map([...next].map(([task, set]) => [task, sorted(set)]));
+  return new Map([...next].map(([task, set]) => [task, sortedNames(set)]));
 }
 
-/** Tarjan's strongly connected components, iteratively so a long chain cannot overflow the stack. */
-function stronglyConnected(nodes: string[], next: Successors): string[][] {
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const stack: string[] = [];
-  const onStack = new Set<string>();
-  const components: string[][] = [];
-  let counter = 0;
-  const visit = (node: string) => {
-    index.set(node, counter);
-    low.set(node, counter);
-    counter++;
-    stack.push(node);
-    onStack.add(node);
-  };
-  for (const start of nodes) {
-    if (index.has(start)) continue;
-    visit(start);
-    const work = [{ node: start, i: 0 }];
-    while (work.length > 0) {
-      const frame = work[work.length - 1]!;
-      const successors = next.get(frame.node) ?? [];
-      if (frame.i < successors.length) {
-        const w = successors[frame.i++]!;
-        if (!index.has(w)) {
-          visit(w);
-          work.push({ node: w, i: 0 });
-        } else if (onStack.has(w)) {
-          low.set(frame.node, Math.min(low.get(frame.node)!, index.get(w)!));
-        }
-        continue;
-      }
-      work.pop();
-      const parent = work[work.length - 1];
-      if (parent) low.set(parent.node, Math.min(low.get(parent.node)!, low.get(frame.node)!));
-      if (low.get(frame.node) === index.get(frame.node)) {
-        const component: string[] = [];
-        let member: string | undefined;
-        do {
-          member = stack.pop()!;
-          onStack.delete(member);
-          component.push(member);
-        } while (member !== frame.node);
-        components.push(component);
-      }
-    }
-  }
-  return components;
-}
-
-/** The shortest loop from `start` back to it inside `within` (breadth first, names in order). */
-function shortestLoop(start: string, within: Set<string>, next: Successors): string[] | undefined {
-  const parent = new Map<string, string>();
-  const queue = [start];
-  for (let node = queue.shift(); node !== undefined; node = queue.shift()) {
-    for (const w of next.get(node) ?? []) {
-      if (!within.has(w)) continue;
-      if (w === start) {
-        const path = [node];
-        for (let p = parent.get(node); p !== undefined; p = parent.get(p)) path.unshift(p);
-        return [...path, start];
-      }
-      if (!parent.has(w)) {
-        parent.set(w, node);
-        queue.push(w);
-      }
-    }
-  }
-  return undefined;
-}
-
-/** A loop read from its smallest name, so that the same loop is always spelled the same way. */
-function fromSmallest(loop: string[]): string[] {
-  const open = loop.slice(0, -1);
-  const first = open.indexOf(sorted(open)[0]!);
-  const turned = [...open.slice(first), ...open.slice(0, first)];
-  return [...turned, turned[0]!];
-}
-
-/**
- * Loops of triggering edges. A task whose push triggers itself is `[t, t]`; in a larger
- * tangle, loops are added, shortest first from the smallest task not yet on one, until every
- * task of the tangle is on a reported loop (every loop would be exponential in the worst case).
- */
-function findCycles(taskNames: string[], next: Successors): string[][] {
-  const cycles: string[][] = [];
-  for (const name of taskNames) if ((next.get(name) ?? []).includes(name)) cycles.push([name, name]);
-  const withoutSelf: Successors = new Map([...next].map(([task, ws]) => [task, ws.filter((w) => w !== task)]));
-  for (const component of stronglyConnected(taskNames, withoutSelf)) {
-    if (component.length < 2) continue;
-    const within = new Set(component);
-    const covered = new Set<string>();
-    for (const start of sorted(component)) {
-      if (covered.has(start)) continue;
-      const loop = shortestLoop(start, within, withoutSelf);
-      if (!loop) continue;
-      loop.forEach((task) => covered.add(task));
-      cycles.push(fromSmallest(loop));
-    }
-  }
-  const unique = new Map(cycles.map((loop) => [loop.join('\u0000'), loop]));
-  return [...unique.values()].sort(byPath);
-}
-
-/**
- * Levels of the tasks a change of `roots` rebuilds, each task one level after the last task it
- * waits for (longest path). Loops: walking depth first from the first level, in name order, an
- * edge back to a task already on the walk is dropped, so a task in a loop is placed where the
- * walk first meets it and never again (as the dispatcher does: a task met again in a change's
- * `via` is not built).
- */
-function levels(roots: string[], edges: GraphEdge[], next: Successors): string[][] {
+/** The tasks a change of `roots` rebuilds first: those with a triggering edge from one of them. */
+function firstRebuilt(roots: string[], edges: GraphEdge[]): string[] {
   const rootSet = new Set(roots);
-  const first = sorted(edges.filter((edge) => edge.triggers && rootSet.has(edge.image)).map((edge) => edge.task));
-  // Depth first from the first level: keep every edge but those back to a task on the walk.
-  const kept = new Map<string, string[]>();
-  const seen = new Set<string>();
-  const onWalk = new Set<string>();
-  for (const start of first) {
-    if (seen.has(start)) continue;
-    seen.add(start);
-    onWalk.add(start);
-    const work = [{ node: start, i: 0 }];
-    while (work.length > 0) {
-      const frame = work[work.length - 1]!;
-      const successors = next.get(frame.node) ?? [];
-      if (frame.i >= successors.length) {
-        onWalk.delete(frame.node);
-        work.pop();
-        continue;
-      }
-      const w = successors[frame.i++]!;
-      if (onWalk.has(w)) continue; // back edge (or a task triggering itself): the loop stops here
-      pushIn(kept, frame.node, w);
-      if (!seen.has(w)) {
-        seen.add(w);
-        onWalk.add(w);
-        work.push({ node: w, i: 0 });
-      }
-    }
-  }
-  // Longest path over what is left, which has no loop: a task is placed once all before it are.
-  const waitingFor = new Map<string, number>([...seen].map((task) => [task, 0]));
-  for (const ws of kept.values()) for (const w of ws) waitingFor.set(w, (waitingFor.get(w) ?? 0) + 1);
-  const level = new Map<string, number>(first.map((task) => [task, 1]));
-  const ready = [...seen].filter((task) => waitingFor.get(task) === 0);
-  for (let task = ready.shift(); task !== undefined; task = ready.shift()) {
-    for (const w of kept.get(task) ?? []) {
-      level.set(w, Math.max(level.get(w) ?? 0, (level.get(task) ?? 0) + 1));
-      const left = (waitingFor.get(w) ?? 0) - 1;
-      waitingFor.set(w, left);
-      if (left === 0) ready.push(w);
-    }
-  }
-  const byLevel: string[][] = [];
-  for (const [task, n] of level) (byLevel[n - 1] ??= []).push(task);
-  return byLevel.filter((tasks) => tasks.length > 0).map((tasks) => sorted(tasks));
+  return sortedNames(edges.filter((edge) => edge.triggers && rootSet.has(edge.image)).map((edge) => edge.task));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,7 +291,7 @@ export function buildGraph(tasks: Task[], dependencies: Dependency[], focus?: Gr
   const selection = select(whole, focus, focusImage);
   if (!selection) return emptyGraph(shownFocus ?? {});
 
-  const taskNames = sorted(selection.taskNames);
+  const taskNames = sortedNames(selection.taskNames);
   const graphTasks: GraphTask[] = taskNames.map((name) => {
     const task = whole.tasks.get(name)!;
     return {
@@ -532,12 +299,12 @@ export function buildGraph(tasks: Task[], dependencies: Dependency[], focus?: Gr
       enabled: task.status === 'Enabled',
       baseImageTrigger: { enabled: task.baseImageTrigger.enabled, type: task.baseImageTrigger.type },
       captured: task.dependenciesCapturedAt !== undefined,
-      pushes: sorted((whole.matchers.get(name) ?? []).map((m) => m.text)),
+      pushes: sortedNames((whole.matchers.get(name) ?? []).map((m) => m.text)),
     };
   });
-  const images: GraphImage[] = sorted(selection.images).map((ref) => {
+  const images: GraphImage[] = sortedNames(selection.images).map((ref) => {
     const pushers = whole.pushers.get(ref) ?? new Set(taskNames.filter((name) => (whole.matchers.get(name) ?? []).some((m) => matchesRef(m, splitRef(ref)))));
-    return { ref, pushedBy: sorted([...pushers].filter((name) => selection.taskNames.has(name))) };
+    return { ref, pushedBy: sortedNames([...pushers].filter((name) => selection.taskNames.has(name))) };
   });
   const edgeSet = new Set(selection.edges);
   const edges = whole.edges.filter((edge) => edgeSet.has(edge));
@@ -550,7 +317,7 @@ export function buildGraph(tasks: Task[], dependencies: Dependency[], focus?: Gr
     images,
     tasks: graphTasks,
     edges,
-    rebuildOrder: levels(roots, edges, next),
-    cycles: findCycles(taskNames, next),
+    rebuildOrder: levels(firstRebuilt(roots, edges), next),
+    cycles: cycles(taskNames, next),
   };
 }

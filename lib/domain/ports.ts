@@ -229,7 +229,8 @@ export type BuildState =
 /** Starts builds. Completion is reported later, as a BuildResult, through the queue or an event. */
 export interface Builder {
   /**
-   * Starts the run's build. Throws RetryableError when the build cannot start for now, or when it
+   * Starts the run's build; idempotent per run: a start of a run whose build is under way answers
+   * that build. Throws RetryableError when the build cannot start for now, or when it
    * is not known whether the builder took the request: the run stays Queued, and a later start
    * (with `earlierAttemptsSince`) carries on with the build if one was begun. Any other error is
    * a refusal, and the run ends in Error.

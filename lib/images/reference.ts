@@ -5,8 +5,11 @@
 import { InvalidImageReferenceError, ValidationError } from '../domain/errors';
 import type { ImageRef } from '../domain/types';
 
+/** Docker Hub as references, logins and records name it. */
 export const DOCKER_HUB = 'docker.io';
-const DOCKER_HUB_ALIASES = new Set([DOCKER_HUB, 'index.docker.io', 'registry-1.docker.io']);
+/** Where Docker Hub's registry API answers. */
+export const DOCKER_HUB_API = 'registry-1.docker.io';
+const DOCKER_HUB_ALIASES = new Set([DOCKER_HUB, 'index.docker.io', DOCKER_HUB_API]);
 const OFFICIAL_NAMESPACE = 'library';
 export const DEFAULT_TAG = 'latest';
 
@@ -99,10 +102,34 @@ function repositoryProblem(repository: string): string | undefined {
   return undefined;
 }
 
-function normalizeRegistry(registry: string): string {
-  // Host names are case-insensitive; one spelling keeps storage keys and event matches aligned.
+export function isValidRegistry(registry: string): boolean {
+  return registryProblem(registry) === undefined;
+}
+
+export function isValidRepository(repository: string): boolean {
+  return repositoryProblem(repository) === undefined;
+}
+
+export function isValidTag(tag: string): boolean {
+  return TAG.test(tag);
+}
+
+/**
+ * One spelling per registry (host[:port]): host names are case-insensitive and Docker Hub's
+ * aliases are one registry, so that storage keys, logins and event matches line up.
+ */
+export function normalizeRegistry(registry: string): string {
   const lower = registry.toLowerCase();
   return DOCKER_HUB_ALIASES.has(lower) ? DOCKER_HUB : lower;
+}
+
+export function isDockerHub(registry: string): boolean {
+  return normalizeRegistry(registry) === DOCKER_HUB;
+}
+
+/** The repository as its registry names it: Docker Hub keeps official images under `library/`. */
+export function qualifiedRepository(registry: string, repository: string): string {
+  return isDockerHub(registry) && !repository.includes('/') ? `${OFFICIAL_NAMESPACE}/${repository}` : repository;
 }
 
 /** Docker's rule: the first component names a registry only if it looks like a host. */
@@ -156,7 +183,7 @@ export function parseImageReference(input: string): ImageRef {
   }
   const problem = repositoryProblem(repository);
   if (problem !== undefined) fail(problem);
-  if (registry === DOCKER_HUB && !repository.includes('/')) repository = `${OFFICIAL_NAMESPACE}/${repository}`;
+  repository = qualifiedRepository(registry, repository);
 
   const fullName = `${registry}/${repository}`;
   if (fullName.length > NAME_TOTAL_LENGTH_MAX) {
@@ -255,10 +282,10 @@ function isLoopbackIPv6(address: string): boolean {
 }
 
 /**
- * Whether a registry host (with or without port) is on the loopback interface: 127.0.0.0/8,
- * `localhost` or `::1`. Docker speaks plain HTTP to those without being told.
+ * Whether a host (with or without port; a registry, a URL's host) is on the loopback interface:
+ * 127.0.0.0/8, `localhost` or `::1`. Docker speaks plain HTTP to those without being told.
  */
-export function isLoopbackRegistry(host: string): boolean {
+export function isLoopbackHost(host: string): boolean {
   const h = host.trim().toLowerCase();
   if (h.startsWith('[')) {
     const end = h.indexOf(']');

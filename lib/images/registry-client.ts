@@ -4,6 +4,16 @@
 import { createHash } from 'node:crypto';
 import { InvalidImageReferenceError, RegistryError, RegistryRateLimitedError } from '../domain/errors';
 import type { ImageRef } from '../domain/types';
+import {
+  DOCKER_HUB_API,
+  isDockerHub,
+  isLoopbackHost,
+  isValidDigest,
+  isValidRegistry,
+  isValidRepository,
+  isValidTag,
+  qualifiedRepository,
+} from './reference';
 
 export interface RegistryCredentials {
   username: string;
@@ -263,7 +273,7 @@ export class RegistryClient {
       throw new RegistryError(target.registry, `${target.display} has no image for ${platform} (available: ${available || 'none'})`);
     }
     // The digest is handed on (recorded, put in URLs): refuse one outside the reference grammar.
-    if (typeof chosen.digest !== 'string' || !DIGEST.test(chosen.digest)) {
+    if (typeof chosen.digest !== 'string' || !isValidDigest(chosen.digest)) {
       throw new RegistryError(target.registry, `index ${target.display} names an invalid digest for ${platform}`);
     }
     return chosen;
@@ -271,15 +281,15 @@ export class RegistryClient {
 
   private target(ref: ImageRef): Target {
     const ep = this.endpoint(ref.registry);
-    let repository = ref.repository;
-    if (ep.isDockerHub && !repository.includes('/')) repository = `library/${repository}`;
-    if (!REPOSITORY.test(repository)) {
+    // Checked again here, whatever parsed it: these go into URL paths.
+    const repository = qualifiedRepository(ref.registry, ref.repository);
+    if (!isValidRepository(repository)) {
       throw new InvalidImageReferenceError(`${ref.registry}/${ref.repository}`, 'repository name is not valid');
     }
-    if (ref.digest !== undefined && !DIGEST.test(ref.digest)) {
+    if (ref.digest !== undefined && !isValidDigest(ref.digest)) {
       throw new InvalidImageReferenceError(`${ref.registry}/${ref.repository}@${ref.digest}`, 'digest is not valid');
     }
-    if (ref.tag !== undefined && !TAG.test(ref.tag)) {
+    if (ref.tag !== undefined && !isValidTag(ref.tag)) {
       throw new InvalidImageReferenceError(`${ref.registry}/${ref.repository}:${ref.tag}`, 'tag is not valid');
     }
     const reference = ref.digest ?? ref.tag ?? 'latest';
@@ -293,12 +303,11 @@ export class RegistryClient {
   }
 
   private endpoint(registry: string): Endpoint {
+    if (!isValidRegistry(registry)) throw new InvalidImageReferenceError(registry, 'registry host is not valid');
     const name = registry.toLowerCase();
-    if (!HOST.test(name)) throw new InvalidImageReferenceError(registry, 'registry host is not valid');
-    const isDockerHub = name === 'docker.io' || name === 'index.docker.io' || name === 'registry-1.docker.io';
-    const host = isDockerHub ? 'registry-1.docker.io' : name;
-    const plain = isLoopback(hostnameOf(host)) || this.insecureHosts.has(name) || this.insecureHosts.has(hostnameOf(name));
-    return { registry, host, base: `${plain ? 'http' : 'https'}://${host}`, isDockerHub };
+    const host = isDockerHub(name) ? DOCKER_HUB_API : name;
+    const plain = isLoopbackHost(host) || this.insecureHosts.has(name) || this.insecureHosts.has(hostnameOf(name));
+    return { registry, host, base: `${plain ? 'http' : 'https'}://${host}` };
   }
 
   /** One API call, answering at most one auth challenge. The caller reads or discards the body. */
@@ -360,7 +369,7 @@ export class RegistryClient {
     } catch {
       throw new RegistryError(t.registry, `token realm "${challenge.realm}" is not a URL`);
     }
-    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && (isLoopback(realm.hostname) || this.insecureHosts.has(realm.host)))) {
+    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && (isLoopbackHost(realm.hostname) || this.insecureHosts.has(realm.host)))) {
       throw new RegistryError(t.registry, `token realm ${realm.origin} is not HTTPS; refusing to send credentials there`);
     }
     if (challenge.service) realm.searchParams.set('service', challenge.service);
@@ -432,7 +441,6 @@ interface Endpoint {
   /** Where requests go. */
   host: string;
   base: string;
-  isDockerHub: boolean;
 }
 
 interface Scoped extends Endpoint {
@@ -445,18 +453,6 @@ interface Scoped extends Endpoint {
 interface Target extends Scoped {
   repository: string;
   reference: string;
-}
-
-// The distribution reference grammar, enough to keep user input out of URL paths.
-const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const REPOSITORY = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-const HOST = /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::[0-9]{1,5})?$/;
-
-export function isLoopback(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h);
 }
 
 function hostnameOf(host: string): string {

@@ -142,7 +142,7 @@ beforeAll(async () => {
     'ARG REGISTRY_NAME\nFROM ${REGISTRY_NAME}/baseimages/node:9-alpine\nRUN echo hello > /hello.txt\n',
   );
   writeFileSync(join(gitRepo, 'Dockerfile-nofrom'), 'ARG X\nRUN true\n');
-  writeFileSync(join(gitRepo, 'Dockerfile-slow'), 'ARG REGISTRY_NAME\nFROM ${REGISTRY_NAME}/baseimages/node:9-alpine\nRUN sleep 60\n');
+  writeFileSync(join(gitRepo, 'Dockerfile-slow'), 'ARG REGISTRY_NAME\nFROM ${REGISTRY_NAME}/baseimages/node:9-alpine\nRUN sleep 600\n');
   git(gitRepo, 'init', '--quiet', '--initial-branch', 'main');
   git(gitRepo, 'add', '.');
   git(gitRepo, 'commit', '--quiet', '-m', 'app');
@@ -216,11 +216,10 @@ describe('BuildahBuilder', () => {
 
   it('fails naming the host when the base registry cannot be reached', async () => {
     const unreachable = `127.0.0.1:${await freePort()}`;
-    const started = Date.now();
+    // That it gives up after one quick retry is container-tools.test.ts's check of the pull's arguments.
     const { result } = await build(appSpec({ buildArgs: { REGISTRY_NAME: unreachable } }));
     expect(result.status).toBe('Failed');
     expect(result.error).toBe(`pulling ${unreachable}/${BASE_TAG} failed: cannot reach ${unreachable}: connection refused`);
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('fails with the Dockerfile error when the Dockerfile has no FROM', async () => {
@@ -270,21 +269,18 @@ describe('BuildahBuilder', () => {
   it('times out, killing the build, and cancels on request', async () => {
     const slow = new BuildahBuilder(builderOptions({ timeoutMs: 3_000 }));
     try {
-      let started = Date.now();
+      // Dockerfile-slow sleeps longer than this test may take: only a build that is killed ends in time.
       const timedOut = await build(appSpec({ dockerfile: 'Dockerfile-slow' }), slow);
       expect(timedOut.result).toMatchObject({ status: 'Timeout', error: 'the build did not finish within 3 seconds' });
-      expect(Date.now() - started).toBeLessThan(15_000);
 
-      started = Date.now();
       const runId = `t${runCounter + 1}`;
       runCounter += 1;
       const done = new Promise<BuildResult>((resolve) => waiters.set(runId, resolve));
       const { buildId } = await builder.start({ runId, spec: appSpec({ dockerfile: 'Dockerfile-slow' }) });
       // Cancel once the slow RUN step is under way.
-      while (!(await logs.read(runId)).includes('sleep 60')) await new Promise((r) => setTimeout(r, 100));
+      while (!(await logs.read(runId)).includes('sleep 600')) await new Promise((r) => setTimeout(r, 100));
       await builder.cancel(buildId);
       expect(await done).toMatchObject({ status: 'Canceled', error: 'the build was canceled' });
-      expect(Date.now() - started).toBeLessThan(15_000);
       await builder.idle();
       expect(results.get(runId)).toHaveLength(1);
       expect(await readdir(workDir)).toEqual([]);

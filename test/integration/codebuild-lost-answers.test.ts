@@ -11,7 +11,7 @@ import { QUEUED_GRACE_MS } from '../../lib/domain/run-service';
 import type { Task } from '../../lib/domain/types';
 import { startCodeBuildEmulator, type CodeBuildEmulator, type LostAnswer } from '../support/codebuild-emulator';
 import { DYNAMODB_START_TIMEOUT_MS, withDynamoDb, type TestTable } from '../support/dynamodb';
-import { cascadeOnDynamoDb, ECR_APP, ECR_BASE, helloworldTask, type TestCascade } from '../unit/functions/cascade-on-dynamodb';
+import { cascadeOnDynamoDb, ECR_APP, ECR_BASE, helloworldTask, type TestCascade } from '../support/cascade-on-dynamodb';
 
 jest.setTimeout(60_000);
 

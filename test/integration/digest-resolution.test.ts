@@ -3,11 +3,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Builder, BuildRequest } from '../../lib/domain/ports';
-import type { BuildResult, ImageTagEvent } from '../../lib/domain/types';
+import type { ImageTagEvent } from '../../lib/domain/types';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
 import { startRegistry, type RegistryProcess } from '../../lib/local/registry-process';
 import { startHttpRecorder, type HttpRecorder } from '../support/http-recorder';
+import { RecordingBuilder } from '../support/recording-builder';
 import { pushImage } from '../support/registry';
 import { rememberSecrets } from '../support/secrets';
 
@@ -18,7 +18,7 @@ let stack: LocalStack;
 let registry: RegistryProcess;
 let recorder: HttpRecorder;
 let current = '';
-const started: BuildRequest[] = [];
+let builder: RecordingBuilder;
 const auth = { username: 'puller', password: 'pull-secret-1' };
 rememberSecrets(auth.password);
 
@@ -37,22 +37,11 @@ beforeAll(async () => {
     inMemory: true,
     log: (line) => console.log(line),
     sources: null,
-    builder: (onResult: (r: BuildResult) => Promise<void>): Builder => ({
-      async start(request) {
-        started.push(request);
-        const digest = current;
-        setImmediate(() => {
-          void onResult({
-            runId: request.runId,
-            status: 'Succeeded',
-            finishedAt: new Date().toISOString(),
-            outputImages: [],
-            baseImages: [{ registry: registry.host, repository: 'baseimages/node', tag: '9-alpine', digest, stage: 'runtime', pinned: false }],
-          });
-        });
-        return { buildId: request.runId };
-      },
-    }),
+    builder: (report) =>
+      (builder = new RecordingBuilder({
+        report,
+        finishEach: () => ({ baseImages: [{ registry: registry.host, repository: 'baseimages/node', tag: '9-alpine', digest: current, stage: 'runtime', pinned: false }] }),
+      })),
   });
   const { cascade } = stack;
   await cascade.tasks.create({
@@ -72,12 +61,12 @@ afterAll(async () => {
 });
 
 it('resolves the digest with the task credentials and rebuilds once', async () => {
-  const before = started.length;
+  const before = builder.started.length;
   current = (await pushImage(registry.url, 'baseimages/node', '9-alpine', { env: ['NODE_VERSION=2'] }, auth)).digest;
   const report = await stack.cascade.dispatcher.dispatch(tagEvent(registry.host, 'hub-1'));
   expect(report.started.map((s) => s.task)).toEqual(['app']);
   await stack.idle();
-  expect(started.length).toBe(before + 1);
+  expect(builder.started.length).toBe(before + 1);
   const [run] = await stack.cascade.runs.list({ taskName: 'app', top: 1 });
   expect(run?.cause).toEqual(expect.objectContaining({ kind: 'image-update', newDigest: current }));
 

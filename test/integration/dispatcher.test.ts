@@ -4,9 +4,9 @@ import { createHmac } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Builder, BuildRequest } from '../../lib/domain/ports';
-import type { BuildResult, Run } from '../../lib/domain/types';
+import type { Run } from '../../lib/domain/types';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
+import { RecordingBuilder } from '../support/recording-builder';
 import { rememberSecrets } from '../support/secrets';
 
 jest.setTimeout(120_000);
@@ -14,26 +14,8 @@ jest.setTimeout(120_000);
 const BASE = '127.0.0.1:5999';
 const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 
-/** Starts nothing; reports each build as succeeded, having pulled `currentBase`. */
-class RecordingBuilder implements Builder {
-  readonly started: BuildRequest[] = [];
-  currentBase = digest(1);
-  constructor(private readonly onResult: (result: BuildResult) => Promise<void>) {}
-  async start(request: BuildRequest): Promise<{ buildId: string }> {
-    this.started.push(request);
-    const baseDigest = this.currentBase;
-    setImmediate(() => {
-      void this.onResult({
-        runId: request.runId,
-        status: 'Succeeded',
-        finishedAt: new Date().toISOString(),
-        outputImages: [{ reference: `${request.spec.registry}/${request.spec.images[0]}`, digest: digest(9) }],
-        baseImages: [{ registry: BASE, repository: 'baseimages/node', tag: '9-alpine', digest: baseDigest, stage: 'runtime', pinned: false }],
-      });
-    });
-    return { buildId: `recorded-${request.runId}` };
-  }
-}
+/** What the builds pull: each build reports it built from this digest of the base. */
+let currentBase = digest(1);
 
 let work: string;
 let stack: LocalStack;
@@ -96,7 +78,14 @@ beforeAll(async () => {
     dataDir: work,
     inMemory: true,
     log: (line) => console.log(line),
-    builder: (onResult) => (builder = new RecordingBuilder(onResult)),
+    builder: (report) =>
+      (builder = new RecordingBuilder({
+        report,
+        finishEach: (request) => ({
+          outputImages: [{ reference: `${request.spec.registry}/${request.spec.images[0]}`, digest: digest(9) }],
+          baseImages: [{ registry: BASE, repository: 'baseimages/node', tag: '9-alpine', digest: currentBase, stage: 'runtime', pinned: false }],
+        }),
+      })),
     // The tasks' git context is not reachable here: skip reading the Dockerfile at creation.
     sources: null,
   });
@@ -129,7 +118,7 @@ describe('dependency capture', () => {
 
 describe('image events', () => {
   it('starts one build per dependent task for one delivery sent ten times, then twenty times at once through two routes', async () => {
-    builder.currentBase = digest(2);
+    currentBase = digest(2);
     const before = builder.started.length;
     const body = envelope('delivery-2', digest(2), '2026-11-28T05:00:00.000Z');
     for (let i = 0; i < 10; i += 1) expect((await notify(registryHook, body)).status).toBe(202);
@@ -178,7 +167,7 @@ describe('image events', () => {
   });
 
   it('gives the claim back when the run cannot be created, so the queue\'s retry builds once', async () => {
-    builder.currentBase = digest(6);
+    currentBase = digest(6);
     const before = builder.started.length;
     const fault = jest.spyOn(stack.cascade.runs, 'createTaskRuns').mockRejectedValueOnce(new Error('DynamoDB unavailable'));
     expect((await notify(registryHook, envelope('fault-1', digest(6), '2026-11-28T08:00:00.000Z'))).status).toBe(202);

@@ -4,7 +4,7 @@ import { DEFAULT_HISTORY, type BuildResult, type ResolvedBaseImage, type Run } f
 import type { Clock, SourceReader } from '../../lib/domain/ports';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/domain/errors';
 import { DYNAMODB_START_TIMEOUT_MS, withDynamoDb, type TestTable } from '../support/dynamodb';
-import { cascadeOnDynamoDb, helloworldTask, type TestCascade } from '../unit/functions/cascade-on-dynamodb';
+import { cascadeOnDynamoDb, helloworldTask, type TestCascade } from '../support/cascade-on-dynamodb';
 import { DynamoDbImageStateStore } from '../../lib/adapters/dynamodb-image-state-store';
 
 const BASE_HOST = 'base.example.com';

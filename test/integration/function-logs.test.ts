@@ -13,7 +13,7 @@ import { DYNAMODB_START_TIMEOUT_MS, withDynamoDb, type TestTable } from '../supp
 import { CAPTURED_DIGEST, ECR_APP, GITHUB_FIXTURE_SECRET, seedFixtureWorld } from '../support/fixture-world';
 import { lambdaContext } from '../support/lambda-context';
 import { readLogLines, type LogLine, type LogLines } from '../support/log-lines';
-import { eventFixture } from '../unit/aws/fixtures';
+import { eventFixture } from '../support/event-fixtures';
 
 const NEW = `sha256:${'b'.repeat(64)}`;
 

@@ -222,11 +222,10 @@ describe('RegistryClient against an open registry', () => {
 
   it('fails with a timeout for a registry that never answers', async () => {
     const { port } = silent.address() as AddressInfo;
-    const started = Date.now();
     const err = await rejection(new RegistryClient({ timeoutMs: 300 }).getManifest({ registry: `127.0.0.1:${port}`, repository: 'a', tag: 'b' }));
     expect(err).toBeInstanceOf(RegistryError);
+    // The client's own timeout ended the wait, not the silence ending.
     expect(err.message).toMatch(/timed out after 300 ms/);
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
 
@@ -255,12 +254,10 @@ describe('startRegistry', () => {
     };
 
     it('gives up after the ready timeout, with the log tail', async () => {
-      const started = Date.now();
       const err = await rejection(
         startRegistry({ binary: script('hangs', 'echo "loading $2"; exec sleep 60'), readyTimeoutMs: 500 }),
       );
       expect(err.message).toMatch(/did not answer GET \/v2\/ within 500 ms; last log lines:\nloading .*config\.yml/);
-      expect(Date.now() - started).toBeLessThan(5_000);
     });
 
     it('reports an early exit without the secrets it was configured with', async () => {

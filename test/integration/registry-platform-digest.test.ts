@@ -11,7 +11,7 @@ import { MEDIA_TYPES, RegistryClient } from '../../lib/images/registry-client';
 import { startRegistry, type RegistryProcess } from '../../lib/local/registry-process';
 import { entryFor, pushImage, pushIndexOver, sha256, type PushedImage } from '../support/registry';
 import { rememberSecrets } from '../support/secrets';
-import { MemorySecretStore } from '../unit/functions/cascade-on-dynamodb';
+import { MemorySecretStore } from '../support/memory-ports';
 
 const AMD64 = { os: 'linux', architecture: 'amd64' };
 const ARM64 = { os: 'linux', architecture: 'arm64' };

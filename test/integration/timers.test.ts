@@ -3,9 +3,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Builder, BuildRequest, Clock } from '../../lib/domain/ports';
+import type { Clock } from '../../lib/domain/ports';
 import type { BuildResult, Run } from '../../lib/domain/types';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
+import { RecordingBuilder } from '../support/recording-builder';
 
 jest.setTimeout(180_000);
 
@@ -13,19 +14,15 @@ let work: string;
 let stack: LocalStack | undefined;
 let now = new Date('2026-12-01T10:00:30.000Z');
 const clock: Clock = { now: () => now };
-const started: BuildRequest[] = [];
 const at = (iso: string) => (now = new Date(iso));
 
-/** A builder that records the start and reports success at once. */
-function recordingBuilder(onResult: (r: BuildResult) => Promise<void>): Builder {
-  return {
-    async start(request) {
-      started.push(request);
-      setImmediate(() => void onResult({ runId: request.runId, status: 'Succeeded', finishedAt: clock.now().toISOString(), outputImages: [], baseImages: [] }));
-      return { buildId: `build-${request.runId}` };
-    },
-  };
-}
+/** One builder per start of the stack, each finishing its builds at once. */
+const builders: RecordingBuilder[] = [];
+const recordingBuilder = (report: (result: BuildResult) => Promise<void>) => {
+  const builder = new RecordingBuilder({ report, finishEach: () => ({ finishedAt: clock.now().toISOString() }) });
+  builders.push(builder);
+  return builder;
+};
 
 async function up(): Promise<LocalStack> {
   stack = await startLocalStack({ port: 0, dataDir: work, log: () => undefined, sources: null, builder: recordingBuilder, clock, timerTickMs: 0, pollIntervalSeconds: 0 });
@@ -92,7 +89,7 @@ it('fires nothing again after a restart, and folds what came due while it was do
   expect(await s.tickTimers()).toEqual([{ fired: true, task: 'nightly-app', timer: 'every-minute', occurrence: '2026-12-01T10:07:00.000Z', runId: 'da4', missed: 3 }]);
   expect(await s.tickTimers()).toEqual([]);
   expect((await timerRuns(s)).at(-1)).toEqual({ id: 'da4', trigger: 'Timer', cause: { kind: 'timer', timerName: 'every-minute', occurrence: '2026-12-01T10:07:00.000Z', missed: 3 }, status: 'Succeeded' });
-  expect(started.map((r) => r.runId)).toEqual(['da1', 'da2', 'da3', 'da4']);
+  expect(builders.flatMap((b) => b.started).map((r) => r.runId)).toEqual(['da1', 'da2', 'da3', 'da4']);
 });
 
 it('lets occurrences pass while the task is disabled, and does not make up for them when it is enabled again', async () => {

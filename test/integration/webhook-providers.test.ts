@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Builder, BuildRequest } from '../../lib/domain/ports';
-import type { BuildResult, ResolvedBaseImage, Run } from '../../lib/domain/types';
+import type { ResolvedBaseImage, Run } from '../../lib/domain/types';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
 import { startRegistry, type RegistryProcess } from '../../lib/local/registry-process';
+import { RecordingBuilder } from '../support/recording-builder';
 import { pushImage } from '../support/registry';
 import { rememberSecrets } from '../support/secrets';
 import * as sign from '../support/webhook-signers';
@@ -57,7 +57,7 @@ let work: string;
 let stack: LocalStack;
 let quayRegistry: RegistryProcess;
 let quayDigest = '';
-const started: BuildRequest[] = [];
+let builder: RecordingBuilder;
 /** What each task's first (manual) build reports it pulled. */
 const basesOf = new Map<string, ResolvedBaseImage[]>();
 
@@ -283,16 +283,8 @@ beforeAll(async () => {
     inMemory: true,
     log: (line) => console.log(line),
     sources: null,
-    builder: (onResult: (r: BuildResult) => Promise<void>): Builder => ({
-      async start(request) {
-        started.push(request);
-        const name = request.spec.images[0]!.split(':')[0]!;
-        setImmediate(() => {
-          void onResult({ runId: request.runId, status: 'Succeeded', finishedAt: new Date().toISOString(), outputImages: [], baseImages: basesOf.get(name) ?? [] });
-        });
-        return { buildId: request.runId };
-      },
-    }),
+    builder: (report) =>
+      (builder = new RecordingBuilder({ report, finishEach: (request) => ({ baseImages: basesOf.get(request.spec.images[0]!.split(':')[0]!) ?? [] }) })),
   });
 
   for (const [index, row] of REGISTRY_ROWS.entries()) {
@@ -359,7 +351,7 @@ describe.each(GIT_ROWS.map((row, index) => ({ ...row, index })))('$provider: $wh
 
     const commits = (await runsOf(name)).filter((run) => run.trigger === 'Git Commit');
     expect(commits.map((run) => [run.status, run.commit, run.branch, run.cause.kind])).toEqual([['Succeeded', row.commit, row.branch, 'git-commit']]);
-    const request = started.find((s) => s.spec.images[0]?.startsWith(`${name}:`) && s.spec.commit === row.commit);
+    const request = builder.started.find((s) => s.spec.images[0]?.startsWith(`${name}:`) && s.spec.commit === row.commit);
     expect(request?.spec.context).toEqual(expect.objectContaining({ kind: 'git', branch: row.branch }));
   });
 });

@@ -12,7 +12,7 @@ import { createDispatcherHandler } from '../../functions/dispatcher';
 import { CodeBuildBuilder } from '../../lib/adapters/codebuild-builder';
 import type { BuildResult, Task } from '../../lib/domain/types';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
-import { eventFixture } from '../unit/aws/fixtures';
+import { eventFixture } from '../support/event-fixtures';
 
 jest.setTimeout(120_000);
 

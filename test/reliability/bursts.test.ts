@@ -10,14 +10,13 @@ beforeEach(async () => {
 });
 afterEach(() => drill.stop());
 
-it('5 pushes within two seconds: one build running, one waiting for the newest digest, then done', async () => {
+// How fast a push is handled is `npm run bench`'s business (trigger latency), not this test's.
+it('5 pushes in a row: one build running, one waiting for the newest digest, then done', async () => {
   const digests: string[] = [];
-  const began = Date.now();
   for (let i = 0; i < 5; i += 1) {
     digests.push(await drill.registry.push('base/node:20'));
     await drill.settle();
   }
-  expect(Date.now() - began).toBeLessThan(2000);
 
   for (const task of ['app', 'other']) {
     const runs = (await drill.runsOf(task)).filter((r) => r.trigger === 'Image Update').reverse();
@@ -33,10 +32,10 @@ it('5 pushes within two seconds: one build running, one waiting for the newest d
   expect(drill.builder.building()).toHaveLength(2);
 
   // The running builds end; each task's waiting run builds next, and is the last.
-  for (const runId of drill.builder.building()) await drill.builder.finish(runId, { pushes: 'silent' });
+  for (const runId of drill.builder.building()) await drill.finish(runId, { pushes: 'silent' });
   await drill.settle();
   expect(drill.builder.building()).toHaveLength(2);
-  for (const runId of drill.builder.building()) await drill.builder.finish(runId, { pushes: 'silent' });
+  for (const runId of drill.builder.building()) await drill.finish(runId, { pushes: 'silent' });
   await drill.settle();
   for (const task of ['app', 'other']) {
     const statuses = (await drill.runsOf(task)).filter((r) => r.trigger === 'Image Update').map((r) => r.status);
@@ -67,7 +66,7 @@ it('a waiting run builds when the running one fails', async () => {
   const newest = await drill.registry.push('base/node:20');
   await drill.settle();
   const running = drill.builder.building().filter((id) => drill.builder.started.find((s) => s.runId === id)?.spec.images[0] === 'app:latest');
-  await drill.builder.finish(running[0]!, { status: 'Failed', pushes: 'silent' });
+  await drill.finish(running[0]!, { status: 'Failed', pushes: 'silent' });
   await drill.settle();
   const [latest] = await drill.runsOf('app');
   expect(latest).toMatchObject({ status: 'Running', cause: expect.objectContaining({ newDigest: newest }) });

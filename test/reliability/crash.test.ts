@@ -6,8 +6,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Builder, BuildRequest } from '../../lib/domain/ports';
 import { startLocalStack } from '../../lib/local/stack';
+import { RecordingBuilder } from '../support/recording-builder';
 
 jest.setTimeout(180_000);
 
@@ -60,14 +60,6 @@ function startCrashingStack(dataDir: string): Promise<{ child: ChildProcess; url
   });
 }
 
-class RecordingBuilder implements Builder {
-  readonly started: BuildRequest[] = [];
-  async start(request: BuildRequest): Promise<{ buildId: string }> {
-    this.started.push(request);
-    return { buildId: `after-restart-${request.runId}` };
-  }
-}
-
 it('a run created but not started when the process is killed starts exactly once after the restart', async () => {
   const dataDir = join(work, 'cascade');
   const crashing = await startCrashingStack(dataDir);
@@ -79,7 +71,7 @@ it('a run created but not started when the process is killed starts exactly once
   // The whole machine went down: DynamoDB Local with it.
   expect(killLeftovers(dataDir).length).toBeGreaterThan(0);
 
-  const builder = new RecordingBuilder();
+  const builder = new RecordingBuilder({ buildId: (request) => `after-restart-${request.runId}` });
   const lines: string[] = [];
   const restarted = await startLocalStack({ port: 0, dataDir, log: (line) => lines.push(line), sources: null, builder: () => builder });
   try {

@@ -19,7 +19,7 @@ describe.each<PushTiming>(['after-result', 'before-result'])('with the registry 
     // self builds self:latest FROM base and FROM self:latest (a cache stage, as some Dockerfiles do).
     await drill.registry.push('self:latest', { notify: false });
     await drill.task('self', ['base/node:20', 'self:latest'], { trigger: 'All' });
-    drill.builder.auto = { pushes };
+    drill.finishEach({ pushes });
     await drill.registry.push('base/node:20');
     await drill.settle();
     expect((await updates('self')).map((r) => r.status)).toEqual(['Succeeded']);
@@ -31,7 +31,7 @@ describe.each<PushTiming>(['after-result', 'before-result'])('with the registry 
     await drill.registry.push('b:latest', { notify: false });
     await drill.task('a', ['base/node:20', 'b:latest'], { trigger: 'All' });
     await drill.task('b', ['a:latest']);
-    drill.builder.auto = { pushes };
+    drill.finishEach({ pushes });
     await drill.registry.push('base/node:20');
     await drill.settle();
     expect((await updates('a')).map((r) => r.status)).toEqual(['Succeeded']);
@@ -47,7 +47,7 @@ it('a diamond base → {left, right} → bottom rebuilds bottom once per change 
   await drill.task('right', ['base/node:20']);
   await drill.task('bottom', ['left:latest', 'right:latest'], { trigger: 'All' });
   expect((await drill.stack.cascade.tasks.get('bottom'))?.upstream).toEqual(['left', 'right']);
-  drill.builder.auto = { pushes: 'after-result' };
+  drill.finishEach({ pushes: 'after-result' });
 
   for (let change = 1; change <= 2; change += 1) {
     await drill.registry.push('base/node:20');
@@ -71,7 +71,7 @@ it('a diamond rebuilds its bottom once even when each side\'s push is told of be
   await drill.task('left', ['base/node:20']);
   await drill.task('right', ['base/node:20']);
   await drill.task('bottom', ['left:latest', 'right:latest'], { trigger: 'All' });
-  drill.builder.auto = { pushes: 'before-result', beforeStarted: true };
+  drill.finishEach({ pushes: 'before-result', beforeStarted: true });
   await drill.registry.push('base/node:20');
   await drill.settle();
   const runs = await updates('bottom');
@@ -87,7 +87,7 @@ it('a diamond whose bottom also builds on the top directly still builds it once,
   await drill.task('left', ['base/node:20']);
   await drill.task('right', ['base/node:20']);
   await drill.task('bottom', ['base/node:20', 'left:latest', 'right:latest'], { trigger: 'All' });
-  drill.builder.auto = { pushes: 'after-result' };
+  drill.finishEach({ pushes: 'after-result' });
   await drill.registry.push('base/node:20');
   await drill.settle();
   const runs = await updates('bottom');
@@ -100,7 +100,7 @@ it('a chain of 5 levels rebuilds in order, each once', async () => {
   const levels = ['l1', 'l2', 'l3', 'l4', 'l5'];
   await drill.task('l1', ['base/node:20']);
   for (let i = 1; i < levels.length; i += 1) await drill.task(levels[i]!, [`${levels[i - 1]}:latest`]);
-  drill.builder.auto = { pushes: 'after-result' };
+  drill.finishEach({ pushes: 'after-result' });
   await drill.registry.push('base/node:20');
   await drill.settle();
   const runs = [];

@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Builder, BuildRequest } from '../../lib/domain/ports';
 import type { BuildResult, ResolvedBaseImage, Run, Task } from '../../lib/domain/types';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
+import { RecordingBuilder } from '../support/recording-builder';
 import { rememberSecrets } from '../support/secrets';
 
 export const REGISTRY = 'registry.test:5000';
@@ -65,91 +65,25 @@ export class SimulatedRegistry {
   }
 }
 
-/** Builds only when the drill says so, or at once with `auto`. */
-export class DrillBuilder implements Builder {
-  readonly started: BuildRequest[] = [];
-  private readonly open = new Map<string, BuildRequest>();
-  private readonly inFlight = new Set<Promise<void>>();
-  /**
-   * Finish every build as soon as it starts (graph drills: let a change run its course).
-   * `beforeStarted`: within the start call itself, so the build's push is told of before
-   * cascade has recorded the run as Running.
-   */
-  auto: { pushes: PushTiming; beforeStarted?: boolean } | undefined;
-
-  constructor(
-    private readonly onResult: (result: BuildResult) => Promise<void>,
-    private readonly world: { registry: () => SimulatedRegistry; basesOf: (image: string) => string[] },
-  ) {}
-
-  async start(request: BuildRequest): Promise<{ buildId: string }> {
-    this.started.push(structuredClone(request));
-    this.open.set(request.runId, request);
-    if (this.auto?.beforeStarted) {
-      await this.finish(request.runId, { pushes: this.auto.pushes });
-    } else if (this.auto) {
-      const timing = this.auto.pushes;
-      this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.finish(request.runId, { pushes: timing })));
-    }
-    return { buildId: `drill-${request.runId}` };
-  }
-
-  /** Run ids of the builds started and not finished. */
-  building(): string[] {
-    return [...this.open.keys()];
-  }
-
-  /** Builds one run: resolves its bases now, pushes its images, reports its result. */
-  async finish(runId: string, options: { pushes?: PushTiming; status?: BuildResult['status'] } = {}): Promise<void> {
-    const request = this.open.get(runId);
-    if (!request) throw new Error(`run ${runId} is not building`);
-    this.open.delete(runId);
-    const registry = this.world.registry();
-    const status = options.status ?? 'Succeeded';
-    const image = request.spec.images[0] as string;
-    const baseImages: ResolvedBaseImage[] = this.world.basesOf(image.split(':')[0] as string).map((ref) => {
-      const [repository, tag] = ref.split(':') as [string, string];
-      return { registry: REGISTRY, repository, tag, digest: registry.digestOf(ref), stage: 'runtime', pinned: false };
-    });
-    const outputs: Array<{ reference: string; digest: string; target: string }> = [];
-    if (status === 'Succeeded') {
-      for (const target of request.spec.images) {
-        const digest = await registry.push(target, { notify: false });
-        outputs.push({ reference: `${request.spec.registry}/${target}`, digest, target });
-      }
-    }
-    const result: BuildResult = {
-      runId,
-      status,
-      finishedAt: new Date().toISOString(),
-      outputImages: outputs.map(({ reference, digest }) => ({ reference, digest })),
-      baseImages,
-      ...(status !== 'Succeeded' && { error: 'the drill failed this build' }),
-    };
-    const notifyAll = () => Promise.all(outputs.map((o) => registry.notifyPush(o.target, o.digest)));
-    if (options.pushes === 'before-result') await notifyAll();
-    await this.onResult(result);
-    if ((options.pushes ?? 'after-result') === 'after-result') await notifyAll();
-  }
-
-  async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-  }
-
-  isIdle(): boolean {
-    return this.inFlight.size === 0;
-  }
-
-  private track(work: Promise<void>): void {
-    const tracked = work.finally(() => this.inFlight.delete(tracked));
-    this.inFlight.add(tracked);
-  }
+export interface DrillFinish {
+  /** When the registry tells of the build's pushes; `after-result` when not given. */
+  pushes?: PushTiming;
+  status?: BuildResult['status'];
 }
 
 export interface Drill {
   stack: LocalStack;
-  builder: DrillBuilder;
+  /** Builds only when the drill says so (`finish`), or at once after `finishEach`. */
+  builder: RecordingBuilder;
   registry: SimulatedRegistry;
+  /** Builds one run: resolves its bases now, pushes its images, reports its result. */
+  finish(runId: string, options?: DrillFinish): Promise<void>;
+  /**
+   * From now on, finishes every build as soon as it starts (graph drills: let a change run its
+   * course). `beforeStarted`: within the start call itself, so the build's push is told of
+   * before cascade has recorded the run as Running.
+   */
+  finishEach(options: { pushes: PushTiming; beforeStarted?: boolean }): void;
   hook: { url: string; secret: string };
   /**
    * Declares a task building `name:latest` FROM `bases` (each `repository:tag` in the drill's
@@ -174,15 +108,43 @@ export async function startDrill(): Promise<Drill> {
     const status = await late.post!(body);
     if (status !== 202) throw new Error(`the webhook answered ${status}`);
   });
-  let builder: DrillBuilder | undefined;
+  let made: RecordingBuilder | undefined;
   const stack = await startLocalStack({
     port: 0,
     dataDir: work,
     inMemory: true,
     log: (line) => console.log(line),
     sources: null,
-    builder: (onResult) => (builder = new DrillBuilder(onResult, { registry: () => registry, basesOf: (image) => bases.get(image) ?? [] })),
+    builder: (report) => (made = new RecordingBuilder({ report })),
   });
+  const builder = made!;
+  const finish = async (runId: string, { pushes = 'after-result', status = 'Succeeded' }: DrillFinish = {}) => {
+    const outputs: Array<{ reference: string; digest: string; target: string }> = [];
+    const notifyAll = () => Promise.all(outputs.map((o) => registry.notifyPush(o.target, o.digest)));
+    await builder.finish(runId, async (request) => {
+      const image = request.spec.images[0] as string;
+      const baseImages: ResolvedBaseImage[] = (bases.get(image.split(':')[0] as string) ?? []).map((ref) => {
+        const [repository, tag] = ref.split(':') as [string, string];
+        return { registry: REGISTRY, repository, tag, digest: registry.digestOf(ref), stage: 'runtime', pinned: false };
+      });
+      if (status === 'Succeeded') {
+        for (const target of request.spec.images) {
+          const digest = await registry.push(target, { notify: false });
+          outputs.push({ reference: `${request.spec.registry}/${target}`, digest, target });
+        }
+      }
+      const outcome = {
+        status,
+        finishedAt: new Date().toISOString(),
+        outputImages: outputs.map(({ reference, digest }) => ({ reference, digest })),
+        baseImages,
+        ...(status !== 'Succeeded' && { error: 'the drill failed this build' }),
+      };
+      if (pushes === 'before-result') await notifyAll();
+      return outcome;
+    });
+    if (pushes === 'after-result') await notifyAll();
+  };
   const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const answer = await fetch(`${stack.url}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await answer.text();
@@ -204,15 +166,19 @@ export async function startDrill(): Promise<Drill> {
   const settle = async () => {
     for (;;) {
       await stack.idle();
-      await builder!.idle();
+      await builder.idle();
       await stack.idle();
-      if (stack.queue.isIdle() && builder!.isIdle()) return;
+      if (stack.queue.isIdle() && builder.isIdle()) return;
     }
   };
   return {
     stack,
-    builder: builder!,
+    builder,
     registry,
+    finish,
+    finishEach({ pushes, beforeStarted }) {
+      builder.whenStarted = { run: (request) => finish(request.runId, { pushes }), inStart: beforeStarted };
+    },
     hook,
     post,
     webhook,
@@ -231,10 +197,10 @@ export async function startDrill(): Promise<Drill> {
         baseImageTriggerType: options.trigger ?? 'Runtime',
         commitTriggerEnabled: false,
       });
-      if (builder!.auto) throw new Error('declare the tasks before turning the builder to auto');
+      if (builder.whenStarted) throw new Error('declare the tasks before finishEach');
       const run = await stack.cascade.runs.runTask(task, { trigger: 'Manual', cause: { kind: 'manual' } });
       // Its image exists once it was built; nobody is told of this first push.
-      if (builder!.building().includes(run.id)) await builder!.finish(run.id, { pushes: 'silent' });
+      if (builder.building().includes(run.id)) await finish(run.id, { pushes: 'silent' });
       await settle();
       return task;
     },

@@ -1,71 +1,1091 @@
-// In-memory ports for tests where storage is not what is under test (the fuzzer sends
-// thousands of requests; DynamoDB behaviour is tested against DynamoDB Local elsewhere).
+// Every port cascade's domain uses, in memory, for unit tests of the rules that make each change
+// build each task once: the stores behave as their DynamoDB adapters (lib/adapters/dynamodb-*.ts)
+// do, request for request, and test/support/store-contract.ts runs the same cases against both.
+//
+// What "as the adapter does" means here:
+// - each DynamoDB request the adapter sends is one atomic step, taken when the Interleaver says
+//   (interleaver.ts); a method that sends several requests (slot admission, the failure path of a
+//   conditional write, a take of held events) is several steps, so a test can run other callers
+//   between them exactly where DynamoDB could;
+// - conditions, errors and `false` answers are the adapter's, and so are the orders of listings
+//   (items are keyed with lib/adapters/dynamodb-table.ts's keys and sorted as DynamoDB sorts them);
+// - records are copied on the way in (dropping undefined fields, as the adapters' marshalling
+//   does) and on the way out, so no caller can change stored state but through a method;
+// - time-to-live counts where the adapter reads it: runs past `keepUntil` are gone for get and
+//   list, a delivery past its TTL is unseen; nothing is deleted behind the caller's back (on AWS,
+//   TTL deletes lazily, up to days late).
+// A listing is one step although DynamoDB may page it: it is a snapshot, where a long DynamoDB
+// listing is not. The other ports (secrets, logs, queue, digests) go through the Interleaver too,
+// one step a call. memoryStores() gives the stores as createDynamoDbStores does; memoryCascadePorts()
+// gives everything createCascade takes (the builder is test/support/recording-builder.ts's).
+import { RecordingBuilder } from './recording-builder';
+import { currentActor, immediately, type Interleaver } from './interleaver';
+import { keys, sequenceKey } from '../../lib/adapters/dynamodb-table';
+import type { DynamoDbStores } from '../../lib/adapters/dynamodb-stores';
 import type { CascadePorts } from '../../lib/domain/cascade';
-import { ConflictError, NotFoundError } from '../../lib/domain/errors';
-import type { DeliveryStore, QueueMessage, WebhookStore } from '../../lib/domain/ports';
-import type { Webhook } from '../../lib/domain/types';
+import { ConflictError, NotFoundError, RegistryError, ValidationError } from '../../lib/domain/errors';
+import { normalizeGitUrl as defaultNormalizeGitUrl } from '../../lib/domain/git-url';
+import type {
+  BuildSlotStore,
+  Clock,
+  DeferralStore,
+  DeferredEvent,
+  DeliveryStore,
+  DependencyCapture,
+  DependencyKey,
+  DependencyStore,
+  DigestResolver,
+  ImageStateStore,
+  LogStore,
+  PollState,
+  PollStateStore,
+  Queue,
+  QueueMessage,
+  RunQuery,
+  RunStore,
+  SecretStore,
+  SlotAdmission,
+  TagDigest,
+  TaskStore,
+  TimerStateStore,
+  WebhookStore,
+} from '../../lib/domain/ports';
+import { TERMINAL_STATUSES, type Dependency, type ImageProducer, type Run, type RunStatus, type Task, type TaskTimer, type Webhook } from '../../lib/domain/types';
 import { getProvider } from '../../lib/events';
 
-export class MemoryWebhookStore implements WebhookStore {
+export { actingAs, Gates, fromScheduler, immediately, type Interleaver, type PortCall } from './interleaver';
+
+/** What the table is read and written with: the store ports, named as createDynamoDbStores names them. */
+export interface Stores {
+  tasks: TaskStore;
+  runs: RunStore;
+  dependencies: DependencyStore;
+  imageStates: ImageStateStore;
+  webhooks: WebhookStore;
+  deliveries: DeliveryStore;
+  slots: BuildSlotStore;
+  deferrals: DeferralStore;
+  timerStates: TimerStateStore;
+  pollStates: PollStateStore;
+}
+
+// Fails to compile when createDynamoDbStores gains or loses a store that Stores does not follow.
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+const _storesMatchDynamoDb: SameKeys<Stores, DynamoDbStores> & (DynamoDbStores extends Stores ? true : false) = true;
+
+/** A clock the test sets. */
+export class ManualClock implements Clock {
+  private current: number;
+  constructor(start: string | Date = '2026-11-28T05:00:00.000Z') {
+    this.current = new Date(start).getTime();
+  }
+  now(): Date {
+    return new Date(this.current);
+  }
+  set(to: string | Date): void {
+    this.current = new Date(to).getTime();
+  }
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
+
+/** A deep copy without undefined fields: what a record looks like once the adapters have stored it. */
+function stored<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => stored(v)) as T;
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = stored(v);
+    return out as T;
+  }
+  return value;
+}
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/** DynamoDB orders string keys by their UTF-8 bytes, which is not always JavaScript's order. */
+function byKey(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** BatchWriteItem refuses a batch that names one item twice, whatever the requests are. */
+function refuseDuplicateKeys(batch: string[]): void {
+  if (new Set(batch).size !== batch.length) throw new Error('ValidationException: Provided list of item keys contains duplicates');
+}
+
+const BATCH_WRITE_LIMIT = 25;
+const BATCH_GET_LIMIT = 100;
+const TRANSACTION_LIMIT = 100;
+
+export interface MemoryPortOptions {
+  /** Decides when each request happens; at once by default. */
+  interleaver?: Interleaver;
+}
+
+/** The memory ports' common part: each request goes through the interleaver. */
+abstract class MemoryPort {
+  private readonly interleaver: Interleaver;
+  protected constructor(
+    private readonly port: string,
+    options: MemoryPortOptions,
+  ) {
+    this.interleaver = options.interleaver ?? immediately;
+  }
+
+  /** One call of a method: each `request(act)` is its next request, `act` done atomically. */
+  protected call(method: string, ...args: unknown[]): <T>(act: () => T) => Promise<T> {
+    let request = 0;
+    const actor = currentActor();
+    return (act) => this.interleaver({ port: this.port, method, request: ++request, args, ...(actor !== undefined && { actor }) }, act);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// tasks
+
+/** Fields of a task with writers of their own (recordCapture, setTimers), never written by put. */
+const OWN_WRITERS = ['dependenciesCapturedAt', 'dependenciesCapturedBySequence', 'upstream', 'timers'] as const;
+
+export class MemoryTaskStore extends MemoryPort implements TaskStore {
+  /** By task name; `gitContext` is the git index key, absent for a local context. */
+  private readonly items = new Map<string, { task: Task; gitContext?: string }>();
+  private readonly normalizeGitUrl: (url: string) => string;
+
+  constructor(options: MemoryPortOptions & { normalizeGitUrl?: (url: string) => string } = {}) {
+    super('tasks', options);
+    this.normalizeGitUrl = options.normalizeGitUrl ?? defaultNormalizeGitUrl;
+  }
+
+  async create(task: Task): Promise<void> {
+    const item = this.toItem(task);
+    await this.call('create', task)(() => {
+      if (this.items.has(task.name)) throw new ConflictError(`task "${task.name}" already exists`);
+      this.items.set(task.name, item);
+    });
+  }
+
+  async get(name: string): Promise<Task | undefined> {
+    return this.call('get', name)(() => {
+      const item = this.items.get(name);
+      return item && copy(item.task);
+    });
+  }
+
+  async getMany(names: string[]): Promise<Map<string, Task>> {
+    const request = this.call('getMany', names);
+    const found = new Map<string, Task>();
+    for (const batch of chunks([...new Set(names)], BATCH_GET_LIMIT)) {
+      await request(() => {
+        for (const name of batch) {
+          const item = this.items.get(name);
+          if (item) found.set(name, copy(item.task));
+        }
+      });
+    }
+    return found;
+  }
+
+  async put(task: Task): Promise<void> {
+    const item = this.toItem(task);
+    await this.call('put', task)(() => {
+      // An update, not a replacement: what builds and timers wrote stays; an absent history goes.
+      const next: Record<string, unknown> = { ...this.items.get(task.name)?.task };
+      for (const [field, value] of Object.entries(item.task)) {
+        if (!(OWN_WRITERS as readonly string[]).includes(field)) next[field] = value;
+      }
+      if (item.task.history === undefined) delete next.history;
+      this.items.set(task.name, { task: next as unknown as Task, ...(item.gitContext !== undefined && { gitContext: item.gitContext }) });
+    });
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.call('delete', name)(() => void this.items.delete(name));
+  }
+
+  async list(): Promise<Task[]> {
+    return this.call('list')(() => [...this.items.values()].map((item) => copy(item.task)).sort((a, b) => byKey(a.name, b.name)));
+  }
+
+  async listByGitContext(repoUrl: string, branch: string): Promise<Task[]> {
+    const key = keys.gitContext(this.normalizeGitUrl(repoUrl), branch);
+    return this.call('listByGitContext', repoUrl, branch)(() =>
+      [...this.items.values()]
+        .filter((item) => item.gitContext === key)
+        .map((item) => copy(item.task))
+        .sort((a, b) => byKey(a.name, b.name)),
+    );
+  }
+
+  async recordCapture(name: string, capture: DependencyCapture): Promise<boolean> {
+    return this.call('recordCapture', name, capture)(() => {
+      const task = this.items.get(name)?.task;
+      // An older run than the one that captured last loses: its bases are not the newest.
+      if (!task || (task.dependenciesCapturedBySequence !== undefined && task.dependenciesCapturedBySequence > capture.bySequence)) return false;
+      task.dependenciesCapturedAt = capture.capturedAt;
+      task.dependenciesCapturedBySequence = capture.bySequence;
+      if (capture.upstream.length > 0) task.upstream = [...capture.upstream];
+      else delete task.upstream;
+      return true;
+    });
+  }
+
+  async setTimers(name: string, timers: TaskTimer[], updatedAt: string): Promise<void> {
+    const kept = stored(timers);
+    await this.call('setTimers', name, timers, updatedAt)(() => {
+      const task = this.items.get(name)?.task;
+      if (!task) throw new NotFoundError('task', name);
+      if (kept.length > 0) task.timers = kept;
+      else delete task.timers;
+      task.updatedAt = updatedAt;
+    });
+  }
+
+  private toItem(task: Task): { task: Task; gitContext?: string } {
+    const kept = stored(task);
+    return task.context.kind === 'git' ? { task: kept, gitContext: keys.gitContext(this.normalizeGitUrl(task.context.url), task.context.branch) } : { task: kept };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// runs
+
+/** Fixed when a run is created; a transition may repeat them but not change them. */
+const IDENTITY_FIELDS = ['id', 'sequence', 'taskName'] as const;
+
+export class MemoryRunStore extends MemoryPort implements RunStore {
+  /** By run id; `expiresAt` is the TTL attribute, epoch seconds of `keepUntil`. */
+  private readonly items = new Map<string, { run: Run; expiresAt?: number }>();
+  private counter = 0;
+  private readonly prefix: string;
+  private readonly clock: Clock;
+
+  constructor(options: MemoryPortOptions & { runIdPrefix?: string; clock?: Clock } = {}) {
+    super('runs', options);
+    this.prefix = options.runIdPrefix ?? 'da';
+    this.clock = options.clock ?? new ManualClock();
+  }
+
+  async nextId(): Promise<{ id: string; sequence: number }> {
+    return (await this.nextIds(1))[0] as { id: string; sequence: number };
+  }
+
+  async nextIds(count: number): Promise<Array<{ id: string; sequence: number }>> {
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`cannot reserve ${count} run ids`);
+    const last = await this.call('nextIds', count)(() => (this.counter += count));
+    return Array.from({ length: count }, (_, i) => ({ id: `${this.prefix}${last - count + 1 + i}`, sequence: last - count + 1 + i }));
+  }
+
+  async create(run: Run): Promise<void> {
+    const item = this.toItem(run);
+    await this.call('create', run)(() => {
+      // An expired run not yet swept still holds its id, as an item TTL has not removed does.
+      if (this.items.has(run.id)) throw new ConflictError(`run "${run.id}" already exists`);
+      this.items.set(run.id, item);
+    });
+  }
+
+  async createMany(runs: Run[]): Promise<void> {
+    const items = runs.map((run) => this.toItem(run));
+    const request = this.call('createMany', runs);
+    for (const batch of chunks(items, BATCH_WRITE_LIMIT)) {
+      await request(() => {
+        refuseDuplicateKeys(batch.map((item) => item.run.id));
+        for (const item of batch) this.items.set(item.run.id, item);
+      });
+    }
+  }
+
+  async get(id: string): Promise<Run | undefined> {
+    return this.call('get', id)(() => {
+      const item = this.items.get(id);
+      return item && !this.expired(item) ? copy(item.run) : undefined;
+    });
+  }
+
+  async transition(id: string, from: RunStatus[], changes: Partial<Run> & { status: RunStatus }): Promise<Run> {
+    if (from.length === 0) throw new ConflictError(`run "${id}" cannot move to ${changes.status} from no status`);
+    const given = stored(changes) as Partial<Run> & { status: RunStatus };
+    const request = this.call('transition', id, from, changes);
+    const moved = await request(() => {
+      const item = this.items.get(id);
+      // As the adapter's condition: the item exists (expired or not), its status is one of
+      // `from`, and the identity fields given are the stored ones.
+      if (!item || !from.includes(item.run.status)) return undefined;
+      if (IDENTITY_FIELDS.some((field) => given[field] !== undefined && given[field] !== item.run[field])) return undefined;
+      const run = item.run as unknown as Record<string, unknown>;
+      for (const [field, value] of Object.entries(given)) {
+        if (!(IDENTITY_FIELDS as readonly string[]).includes(field)) run[field] = value;
+      }
+      if (given.keepUntil !== undefined) item.expiresAt = ttlOf(given.keepUntil);
+      return copy(item.run);
+    });
+    if (moved) return moved;
+    // The adapter reads the run again to say why the condition failed: a second request.
+    return request(() => {
+      const item = this.items.get(id);
+      if (!item || this.expired(item)) throw new NotFoundError('run', id);
+      if (!from.includes(item.run.status)) {
+        throw new ConflictError(`run "${id}" is ${item.run.status}, not ${from.join(' or ')}, so it cannot move to ${changes.status}`);
+      }
+      const field = IDENTITY_FIELDS.find((f) => given[f] !== undefined && given[f] !== item.run[f]);
+      throw new ValidationError(`a state change cannot alter run "${id}"'s ${field ?? 'identity'}`, field);
+    });
+  }
+
+  async list(query: RunQuery): Promise<Run[]> {
+    if (query.top <= 0) return [];
+    return this.call('list', query)(() =>
+      this.byNewest()
+        .filter((item) => (query.taskName === undefined || item.run.taskName === query.taskName) && (query.status === undefined || item.run.status === query.status))
+        .filter((item) => !this.expired(item))
+        .slice(0, query.top)
+        .map((item) => copy(item.run)),
+    );
+  }
+
+  async listUnfinished(): Promise<Run[]> {
+    // As the sparse index: every run not finished, expired or not, oldest first.
+    return this.call('listUnfinished')(() =>
+      this.byNewest()
+        .reverse()
+        .filter((item) => !TERMINAL_STATUSES.includes(item.run.status))
+        .map((item) => copy(item.run)),
+    );
+  }
+
+  async deleteMany(ids: string[]): Promise<void> {
+    const request = this.call('deleteMany', ids);
+    for (const batch of chunks(ids, BATCH_WRITE_LIMIT)) {
+      await request(() => {
+        refuseDuplicateKeys(batch);
+        for (const id of batch) this.items.delete(id);
+      });
+    }
+  }
+
+  async deleteExpired(): Promise<string[]> {
+    const request = this.call('deleteExpired');
+    const ids = await request(() =>
+      this.byNewest()
+        .reverse()
+        .filter((item) => this.expired(item))
+        .map((item) => item.run.id),
+    );
+    for (const batch of chunks(ids, BATCH_WRITE_LIMIT)) {
+      await request(() => {
+        for (const id of batch) this.items.delete(id);
+      });
+    }
+    return ids;
+  }
+
+  /** Newest first, as the run indexes' sort key (the sequence) orders them. */
+  private byNewest() {
+    return [...this.items.values()].sort((a, b) => b.run.sequence - a.run.sequence || byKey(b.run.id, a.run.id));
+  }
+
+  private expired(item: { expiresAt?: number }): boolean {
+    return item.expiresAt !== undefined && item.expiresAt <= epochSeconds(this.clock.now());
+  }
+
+  private toItem(run: Run): { run: Run; expiresAt?: number } {
+    sequenceKey(run.sequence); // the adapter's index key: refuses a sequence it cannot sort
+    const kept = stored(run);
+    return run.keepUntil !== undefined ? { run: kept, expiresAt: ttlOf(run.keepUntil) } : { run: kept };
+  }
+}
+
+/** DynamoDB's TTL attribute: epoch seconds. */
+function ttlOf(iso: string): number {
+  return Math.floor(Date.parse(iso) / 1000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// dependencies
+
+/** An edge as stored: the record, and when the claimed push happened (bookkeeping of claims). */
+interface Edge {
+  dep: Dependency;
+  lastTriggeredAtMs?: number;
+}
+
+export class MemoryDependencyStore extends MemoryPort implements DependencyStore {
+  /** By the edge's table key: `BASE#registry/repository:tag` and `TASK#name`. */
+  private readonly edges = new Map<string, Edge>();
+
+  constructor(options: MemoryPortOptions = {}) {
+    super('dependencies', options);
+  }
+
+  async listDependents(registry: string, repository: string, tag: string): Promise<Dependency[]> {
+    return this.call('listDependents', registry, repository, tag)(() => this.dependents(registry, repository, tag));
+  }
+
+  async listForTask(taskName: string): Promise<Dependency[]> {
+    return this.call('listForTask', taskName)(() => this.ofTask(taskName));
+  }
+
+  async replaceForTask(taskName: string, dependencies: Dependency[]): Promise<void> {
+    const wanted = mergeByBase(taskName, dependencies);
+    const request = this.call('replaceForTask', taskName, dependencies);
+    const existing = await request(() => this.ofTask(taskName));
+    const stale = existing.filter((dep) => !wanted.has(baseOf(dep)));
+    // Updates of the fields a capture owns: an edge that stays keeps its claim and tagGoneAt.
+    const writes = [...wanted.values()].map((dep) => () => {
+      const key = edgeKey(dep.registry, dep.repository, dep.tag, taskName);
+      const edge = this.edges.get(key) ?? { dep: {} as Dependency };
+      const { registry, repository, tag, digest, stage, pinned, capturedAt, capturedByRun } = dep;
+      edge.dep = stored({ ...edge.dep, taskName, registry, repository, tag, digest, stage, pinned, capturedAt, capturedByRun });
+      this.edges.set(key, edge);
+    });
+    const deletes = stale.map((dep) => () => void this.edges.delete(edgeKey(dep.registry, dep.repository, dep.tag, taskName)));
+    // One transaction per 100 writes: atomic per chunk only.
+    for (const transaction of chunks([...writes, ...deletes], TRANSACTION_LIMIT)) {
+      await request(() => transaction.forEach((write) => write()));
+    }
+  }
+
+  async claimTrigger(dep: DependencyKey, push: { digest: string; at: string }, claimedBy: string): Promise<boolean> {
+    const at = Date.parse(push.at);
+    if (Number.isNaN(at)) throw new ValidationError(`the push time "${push.at}" is not a date`, 'occurredAt');
+    return this.call('claimTrigger', dep, push, claimedBy)(() => {
+      const edge = this.edges.get(edgeKey(dep.registry, dep.repository, dep.tag, dep.taskName));
+      if (!edge || edge.dep.digest === push.digest || edge.dep.lastTriggeredDigest === push.digest) return false;
+      // Of two pushes at one instant the greater digest wins, as the image state decides.
+      const claimedAt = edge.lastTriggeredAtMs;
+      const claimed = edge.dep.lastTriggeredDigest;
+      if (claimedAt !== undefined && !(claimedAt < at || (claimedAt === at && claimed !== undefined && byKey(claimed, push.digest) < 0))) return false;
+      edge.dep.lastTriggeredDigest = push.digest;
+      edge.dep.lastTriggeredBy = claimedBy;
+      edge.lastTriggeredAtMs = at;
+      delete edge.dep.tagGoneAt;
+      return true;
+    });
+  }
+
+  async releaseTrigger(dep: DependencyKey, digest: string, claimedBy: string): Promise<void> {
+    await this.call('releaseTrigger', dep, digest, claimedBy)(() => {
+      const edge = this.edges.get(edgeKey(dep.registry, dep.repository, dep.tag, dep.taskName));
+      // Someone else's claim since, or the edge is gone: nothing of ours to give back.
+      if (!edge || edge.dep.lastTriggeredDigest !== digest || edge.dep.lastTriggeredBy !== claimedBy) return;
+      delete edge.dep.lastTriggeredDigest;
+      delete edge.dep.lastTriggeredBy;
+      delete edge.lastTriggeredAtMs;
+    });
+  }
+
+  async deleteForTask(taskName: string): Promise<void> {
+    const request = this.call('deleteForTask', taskName);
+    const existing = await request(() => this.ofTask(taskName));
+    for (const batch of chunks(existing, BATCH_WRITE_LIMIT)) {
+      await request(() => batch.forEach((dep) => this.edges.delete(edgeKey(dep.registry, dep.repository, dep.tag, taskName))));
+    }
+  }
+
+  async markTagGone(registry: string, repository: string, tag: string, at: string): Promise<number> {
+    const request = this.call('markTagGone', registry, repository, tag, at);
+    const edges = await request(() => this.dependents(registry, repository, tag));
+    // One update per edge, all at once; an edge gone meanwhile is not created again.
+    await Promise.all(
+      edges.map((dep) =>
+        request(() => {
+          const edge = this.edges.get(edgeKey(registry, repository, tag, dep.taskName));
+          if (edge) edge.dep.tagGoneAt = at;
+        }),
+      ),
+    );
+    return edges.length;
+  }
+
+  private dependents(registry: string, repository: string, tag: string): Dependency[] {
+    const pk = keys.dependents(registry, repository, tag);
+    return [...this.edges.entries()]
+      .filter(([key]) => key.startsWith(`${pk}\n`))
+      .sort(([a], [b]) => byKey(a, b))
+      .map(([, edge]) => copy(edge.dep));
+  }
+
+  private ofTask(taskName: string): Dependency[] {
+    return [...this.edges.values()]
+      .filter((edge) => edge.dep.taskName === taskName)
+      .map((edge) => ({ sortKey: keys.dependencyInTask(edge.dep.registry, edge.dep.repository, edge.dep.tag), dep: edge.dep }))
+      .sort((a, b) => byKey(a.sortKey, b.sortKey))
+      .map(({ dep }) => copy(dep));
+  }
+}
+
+/** The table's PK and SK, joined by a character neither can hold. */
+function edgeKey(registry: string, repository: string, tag: string, taskName: string): string {
+  const { PK, SK } = keys.dependency(registry, repository, tag, taskName);
+  return `${PK}\n${SK}`;
+}
+
+function baseOf(dep: Pick<Dependency, 'registry' | 'repository' | 'tag'>): string {
+  return keys.dependents(dep.registry, dep.repository, dep.tag);
+}
+
+/** One edge per base: the use that triggers most (unpinned, then runtime), as the adapter keeps. */
+function mergeByBase(taskName: string, dependencies: Dependency[]): Map<string, Dependency> {
+  const rank = (dep: Dependency) => (dep.pinned ? 0 : 2) + (dep.stage === 'runtime' ? 1 : 0);
+  const byBase = new Map<string, Dependency>();
+  for (const dep of dependencies) {
+    if (dep.taskName !== taskName) {
+      throw new ValidationError(`dependency on ${baseOf(dep)} belongs to task "${dep.taskName}", not "${taskName}"`, 'taskName');
+    }
+    const kept = byBase.get(baseOf(dep));
+    if (!kept || rank(dep) > rank(kept)) byBase.set(baseOf(dep), dep);
+  }
+  return byBase;
+}
+
+// ---------------------------------------------------------------------------------------------
+// image states
+
+interface ImageStateItem {
+  digest?: string;
+  occurredAt?: string;
+  occurredAtMs?: number;
+  producedBy?: ImageProducer;
+}
+
+export class MemoryImageStateStore extends MemoryPort implements ImageStateStore {
+  private readonly items = new Map<string, ImageStateItem>();
+
+  constructor(options: MemoryPortOptions = {}) {
+    super('imageStates', options);
+  }
+
+  async recordIfNewer(registry: string, repository: string, tag: string, digest: string, occurredAt: string): Promise<'newer' | 'same' | 'older'> {
+    return (await this.recordPush(registry, repository, tag, digest, occurredAt)).age;
+  }
+
+  async recordPush(registry: string, repository: string, tag: string, digest: string, occurredAt: string): Promise<{ age: 'newer' | 'same' | 'older'; producer?: ImageProducer }> {
+    const time = Date.parse(occurredAt);
+    if (Number.isNaN(time)) throw new ValidationError(`occurredAt "${occurredAt}" is not a date`, 'occurredAt');
+    const key = stateKey(registry, repository, tag);
+    const request = this.call('recordPush', registry, repository, tag, digest, occurredAt);
+    const recorded = await request(() => {
+      const before = this.items.get(key);
+      // A newer time records even the digest already stored (the tag may have moved and come
+      // back); at one instant the greater digest wins.
+      const newer =
+        before?.occurredAtMs === undefined ||
+        before.occurredAtMs < time ||
+        (before.occurredAtMs === time && before.digest !== undefined && byKey(before.digest, digest) < 0);
+      if (!newer) return undefined;
+      this.items.set(key, { ...before, digest, occurredAt, occurredAtMs: time });
+      return { age: before?.digest === digest ? ('same' as const) : ('newer' as const), ...(before?.producedBy && { producer: copy(before.producedBy) }) };
+    });
+    if (recorded) return recorded;
+    // The adapter reads the state again to tell `same` from `older`: a second request.
+    return request(() => {
+      const now = this.items.get(key);
+      return { age: now?.digest === digest ? ('same' as const) : ('older' as const), ...(now?.producedBy && { producer: copy(now.producedBy) }) };
+    });
+  }
+
+  async recordProducer(registry: string, repository: string, tag: string, producer: ImageProducer): Promise<void> {
+    const kept = stored(producer);
+    await this.call('recordProducer', registry, repository, tag, producer)(() => {
+      const key = stateKey(registry, repository, tag);
+      this.items.set(key, { ...this.items.get(key), producedBy: kept });
+    });
+  }
+
+  async current(registry: string, repository: string, tag: string): Promise<{ digest: string; occurredAt: string } | undefined> {
+    return this.call('current', registry, repository, tag)(() => {
+      const item = this.items.get(stateKey(registry, repository, tag));
+      return item?.digest !== undefined && item.occurredAt !== undefined ? { digest: item.digest, occurredAt: item.occurredAt } : undefined;
+    });
+  }
+
+  async producer(registry: string, repository: string, tag: string): Promise<ImageProducer | undefined> {
+    return this.call('producer', registry, repository, tag)(() => {
+      const producer = this.items.get(stateKey(registry, repository, tag))?.producedBy;
+      return producer && copy(producer);
+    });
+  }
+}
+
+const stateKey = (registry: string, repository: string, tag: string) => keys.imageState(registry, repository, tag).PK;
+
+// ---------------------------------------------------------------------------------------------
+// webhooks and deliveries
+
+export class MemoryWebhookStore extends MemoryPort implements WebhookStore {
   private readonly items = new Map<string, Webhook>();
-  async create(webhook: Webhook) {
-    if (this.items.has(webhook.name)) throw new ConflictError(`webhook "${webhook.name}" already exists`);
-    this.items.set(webhook.name, structuredClone(webhook));
+
+  constructor(options: MemoryPortOptions = {}) {
+    super('webhooks', options);
   }
-  async get(name: string) {
-    const found = this.items.get(name);
-    return found && structuredClone(found);
+
+  async create(webhook: Webhook): Promise<void> {
+    const kept = stored(webhook);
+    await this.call('create', webhook)(() => {
+      if (this.items.has(webhook.name)) throw new ConflictError(`webhook "${webhook.name}" already exists`);
+      this.items.set(webhook.name, kept);
+    });
   }
-  async list() {
-    return [...this.items.values()].map((w) => structuredClone(w));
+
+  async get(name: string): Promise<Webhook | undefined> {
+    return this.call('get', name)(() => {
+      const found = this.items.get(name);
+      return found && copy(found);
+    });
   }
-  async setSecrets(name: string, secrets: string[]) {
-    const found = this.items.get(name);
-    if (!found) throw new NotFoundError('webhook', name);
-    found.secrets = [...secrets];
+
+  async list(): Promise<Webhook[]> {
+    return this.call('list')(() => [...this.items.values()].sort((a, b) => byKey(a.name, b.name)).map((w) => copy(w)));
   }
-  async delete(name: string) {
-    this.items.delete(name);
+
+  async setSecrets(name: string, secrets: string[]): Promise<void> {
+    const kept = [...secrets];
+    await this.call('setSecrets', name, secrets)(() => {
+      const found = this.items.get(name);
+      if (!found) throw new NotFoundError('webhook', name);
+      found.secrets = kept;
+    });
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.call('delete', name)(() => void this.items.delete(name));
   }
 }
 
-export class MemoryDeliveryStore implements DeliveryStore {
-  readonly seen = new Set<string>();
-  async markSeen(key: string) {
-    if (this.seen.has(key)) return false;
-    this.seen.add(key);
-    return true;
+export class MemoryDeliveryStore extends MemoryPort implements DeliveryStore {
+  /** By delivery key: when its record expires, in epoch seconds. */
+  private readonly expiries = new Map<string, number>();
+  private readonly clock: Clock;
+
+  constructor(options: MemoryPortOptions & { clock?: Clock } = {}) {
+    super('deliveries', options);
+    this.clock = options.clock ?? new ManualClock();
   }
-  async forget(key: string) {
-    this.seen.delete(key);
+
+  async markSeen(key: string, ttlSeconds: number): Promise<boolean> {
+    const now = epochSeconds(this.clock.now());
+    return this.call('markSeen', key, ttlSeconds)(() => {
+      const expiresAt = this.expiries.get(key);
+      // A record past its time counts as unseen, as one TTL has not yet removed does.
+      if (expiresAt !== undefined && expiresAt > now) return false;
+      this.expiries.set(key, now + Math.max(0, Math.ceil(ttlSeconds)));
+      return true;
+    });
+  }
+
+  async forget(key: string): Promise<void> {
+    await this.call('forget', key)(() => void this.expiries.delete(key));
   }
 }
 
-const unused = (what: string) =>
-  new Proxy({}, { get: (_t, prop) => (prop === 'then' ? undefined : () => Promise.reject(new Error(`${what}.${String(prop)} is not used by this test`))) });
+// ---------------------------------------------------------------------------------------------
+// build slots and deferrals
 
-/** Webhook store, delivery store and a recording queue are real in memory; the rest refuses use. */
-export function memoryCascadePorts(): CascadePorts & { webhooks: MemoryWebhookStore; deliveries: MemoryDeliveryStore; sent: QueueMessage[] } {
-  const sent: QueueMessage[] = [];
+/** As the adapter: each attempt loses only to a concurrent change of the same item. */
+const MAX_ADMIT_ATTEMPTS = 8;
+
+export class MemoryBuildSlotStore extends MemoryPort implements BuildSlotStore {
+  private readonly items = new Map<string, { building?: string; waiting?: string }>();
+
+  constructor(options: MemoryPortOptions = {}) {
+    super('slots', options);
+  }
+
+  async admit(taskName: string, runId: string): Promise<SlotAdmission> {
+    const request = this.call('admit', taskName, runId);
+    for (let attempt = 0; attempt < MAX_ADMIT_ATTEMPTS; attempt += 1) {
+      const builds = await request(() => {
+        const slot = this.slot(taskName);
+        if (slot.building !== undefined && slot.building !== runId) return false;
+        slot.building = runId;
+        return true;
+      });
+      if (builds) return { admitted: 'build' };
+      const waits = await request((): SlotAdmission | undefined => {
+        const slot = this.slot(taskName);
+        if (slot.building === undefined || slot.building === runId) return undefined;
+        const superseded = slot.waiting !== undefined && slot.waiting !== runId ? slot.waiting : undefined;
+        slot.waiting = runId;
+        return { admitted: 'wait', behind: slot.building, ...(superseded && { superseded }) };
+      });
+      if (waits) return waits;
+    }
+    throw new Error(`the build slots of task ${taskName} kept changing; admitting run ${runId} was given up`);
+  }
+
+  async release(taskName: string, runId: string): Promise<string | undefined> {
+    const request = this.call('release', taskName, runId);
+    // The adapter's steps, each one conditional update; others may act between them.
+    for (let attempt = 0; attempt < MAX_ADMIT_ATTEMPTS; attempt += 1) {
+      const promoted = await request(() => {
+        const slot = this.items.get(taskName);
+        if (slot?.building !== runId || slot.waiting === undefined) return undefined;
+        slot.building = slot.waiting;
+        delete slot.waiting;
+        return slot.building;
+      });
+      if (promoted) return promoted;
+      const freed = await request(() => {
+        const slot = this.items.get(taskName);
+        if (slot?.building !== runId || slot.waiting !== undefined) return false;
+        delete slot.building;
+        return true;
+      });
+      if (freed) return undefined;
+      const gaveBack = await request(() => {
+        const slot = this.items.get(taskName);
+        if (slot?.waiting !== runId) return false;
+        delete slot.waiting;
+        return true;
+      });
+      if (gaveBack) return undefined;
+      const stillBuilding = await request(() => this.items.get(taskName)?.building === runId);
+      if (!stillBuilding) return undefined;
+    }
+    throw new Error(`the build slots of task ${taskName} kept changing; releasing run ${runId} was given up`);
+  }
+
+  async get(taskName: string): Promise<{ building?: string; waiting?: string }> {
+    return this.call('get', taskName)(() => ({ ...this.items.get(taskName) }));
+  }
+
+  private slot(taskName: string): { building?: string; waiting?: string } {
+    const slot = this.items.get(taskName) ?? {};
+    this.items.set(taskName, slot);
+    return slot;
+  }
+}
+
+/**
+ * Held events. The adapter gives each a week's TTL, which no read looks at (take returns what TTL
+ * has not yet removed): here they are kept until taken.
+ */
+export class MemoryDeferralStore extends MemoryPort implements DeferralStore {
+  /** By `DEFER#root#upstream`, then by `<forTask or *>#<delivery>`. */
+  private readonly items = new Map<string, Map<string, DeferredEvent>>();
+
+  constructor(options: MemoryPortOptions = {}) {
+    super('deferrals', options);
+  }
+
+  async defer(root: string, upstreamTask: string, deferred: DeferredEvent): Promise<void> {
+    const item = stored(deferred);
+    await this.call('defer', root, upstreamTask, deferred)(() => {
+      const pk = keys.deferrals(root, upstreamTask);
+      const held = this.items.get(pk) ?? new Map();
+      // One item per event and dependent: a redelivered deferral replaces itself.
+      held.set(`${deferred.forTask ?? '*'}#${deferred.event.deliveryId}`, item);
+      this.items.set(pk, held);
+    });
+  }
+
+  async take(root: string, upstreamTask: string): Promise<DeferredEvent[]> {
+    const pk = keys.deferrals(root, upstreamTask);
+    const request = this.call('take', root, upstreamTask);
+    // A read, then one delete per item read.
+    const found = await request(() => [...(this.items.get(pk) ?? new Map<string, DeferredEvent>()).entries()].sort(([a], [b]) => byKey(a, b)).map(([sk, deferred]) => ({ sk, deferred: copy(deferred) })));
+    for (const { sk } of found) {
+      await request(() => {
+        const held = this.items.get(pk);
+        held?.delete(sk);
+        if (held?.size === 0) this.items.delete(pk);
+      });
+    }
+    return found.map(({ deferred }) => deferred);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// timers and the poller
+
+export class MemoryTimerStateStore extends MemoryPort implements TimerStateStore {
+  /** By `TIMER#task#timer`: the newest occurrence fired. */
+  private readonly firedThrough = new Map<string, string>();
+
+  constructor(options: MemoryPortOptions = {}) {
+    super('timerStates', options);
+  }
+
+  async lastFired(taskName: string, timerName: string): Promise<string | undefined> {
+    return this.call('lastFired', taskName, timerName)(() => this.firedThrough.get(timerKey(taskName, timerName)));
+  }
+
+  async claim(taskName: string, timerName: string, occurrence: string): Promise<boolean> {
+    return this.call('claim', taskName, timerName, occurrence)(() => {
+      const key = timerKey(taskName, timerName);
+      const fired = this.firedThrough.get(key);
+      // Occurrences share one ISO format, so they compare as strings, as the adapter compares them.
+      if (fired !== undefined && byKey(fired, occurrence) >= 0) return false;
+      this.firedThrough.set(key, occurrence);
+      return true;
+    });
+  }
+
+  async release(taskName: string, timerName: string, occurrence: string, previous: string | undefined): Promise<void> {
+    await this.call('release', taskName, timerName, occurrence, previous)(() => {
+      const key = timerKey(taskName, timerName);
+      // A later occurrence was fired since: the cursor has moved on and stays.
+      if (this.firedThrough.get(key) !== occurrence) return;
+      if (previous === undefined) this.firedThrough.delete(key);
+      else this.firedThrough.set(key, previous);
+    });
+  }
+
+  async forget(taskName: string, timerName: string): Promise<void> {
+    await this.call('forget', taskName, timerName)(() => void this.firedThrough.delete(timerKey(taskName, timerName)));
+  }
+}
+
+const timerKey = (taskName: string, timerName: string) => keys.timerState(taskName, timerName).PK;
+
+export class MemoryPollStateStore extends MemoryPort implements PollStateStore {
+  private readonly states = new Map<string, PollState>();
+  private readonly hosts = new Map<string, { notBefore: string; reason: string }>();
+
+  constructor(options: MemoryPortOptions = {}) {
+    super('pollStates', options);
+  }
+
+  async get(ref: string): Promise<PollState | undefined> {
+    return this.call('get', ref)(() => {
+      const state = this.states.get(ref);
+      return state && copy(state);
+    });
+  }
+
+  async put(state: PollState): Promise<void> {
+    const kept = stored(state);
+    // Only the poller writes these, one pass at a time: last write wins, whole.
+    await this.call('put', state)(() => void this.states.set(state.ref, kept));
+  }
+
+  async list(): Promise<PollState[]> {
+    return this.call('list')(() => [...this.states.values()].sort((a, b) => byKey(a.ref, b.ref)).map((s) => copy(s)));
+  }
+
+  async hostNotBefore(host: string): Promise<string | undefined> {
+    return this.call('hostNotBefore', host)(() => this.hosts.get(host)?.notBefore);
+  }
+
+  async setHostNotBefore(host: string, until: string, reason: string): Promise<void> {
+    await this.call('setHostNotBefore', host, until, reason)(() => void this.hosts.set(host, { notBefore: until, reason }));
+  }
+
+  /** Why the host is put off, as the adapter keeps it next to the time (nothing reads it but people). */
+  hostReason(host: string): string | undefined {
+    return this.hosts.get(host)?.reason;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the other ports
+
+// As FileSecretStore: names of visible ASCII, references with a prefix of their own.
+const SECRET_NAME = /^[\x21-\x7e]{1,256}$/;
+const SECRET_REF_PREFIX = 'memory:';
+
+export class MemorySecretStore extends MemoryPort implements SecretStore {
+  /** By name; a test may look, the domain only sees references. */
+  readonly values = new Map<string, string>();
+
+  constructor(options: MemoryPortOptions = {}) {
+    super('secrets', options);
+  }
+
+  async put(name: string, value: string): Promise<string> {
+    const ref = this.refFor(name);
+    // The value stays out of the call's arguments: a printed trace must not show it.
+    await this.call('put', name)(() => void this.values.set(name, value));
+    return ref;
+  }
+
+  async get(ref: string): Promise<string | undefined> {
+    const name = secretName(ref);
+    return this.call('get', ref)(() => this.values.get(name));
+  }
+
+  async delete(ref: string): Promise<void> {
+    const name = secretName(ref);
+    await this.call('delete', ref)(() => void this.values.delete(name));
+  }
+
+  refFor(name: string): string {
+    if (!SECRET_NAME.test(name)) throw new ValidationError(`secret name "${name}" must be 1 to 256 visible ASCII characters, without spaces`, 'name');
+    return SECRET_REF_PREFIX + name;
+  }
+}
+
+function secretName(ref: string): string {
+  const name = ref.startsWith(SECRET_REF_PREFIX) ? ref.slice(SECRET_REF_PREFIX.length) : '';
+  if (!SECRET_NAME.test(name)) throw new ValidationError(`secret reference "${ref}" is not a memory secret (expected memory:<name>)`, 'secretRef');
+  return name;
+}
+
+// As FileLogStore: run ids become file names there, so the same ids are refused here.
+const LOG_RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+export class MemoryLogStore extends MemoryPort implements LogStore {
+  readonly logs = new Map<string, string>();
+
+  constructor(options: MemoryPortOptions = {}) {
+    super('logs', options);
+  }
+
+  async append(runId: string, text: string): Promise<void> {
+    checkLogRunId(runId);
+    if (text.length === 0) return;
+    await this.call('append', runId, text)(() => void this.logs.set(runId, (this.logs.get(runId) ?? '') + text));
+  }
+
+  async read(runId: string): Promise<string> {
+    checkLogRunId(runId);
+    return this.call('read', runId)(() => this.logs.get(runId) ?? '');
+  }
+
+  async delete(runId: string): Promise<void> {
+    checkLogRunId(runId);
+    await this.call('delete', runId)(() => void this.logs.delete(runId));
+  }
+}
+
+function checkLogRunId(runId: string): void {
+  if (!LOG_RUN_ID.test(runId)) throw new ValidationError(`run id "${runId}" must be letters, digits, _ and - (at most 128)`, 'runId');
+}
+
+/** Keeps what is sent, in order, as a queue body would carry it (no undefined fields). */
+export class MemoryQueue extends MemoryPort implements Queue {
+  /** Sent and not yet drained, oldest first. */
+  readonly messages: QueueMessage[] = [];
+
+  constructor(options: MemoryPortOptions = {}) {
+    super('queue', options);
+  }
+
+  async send(message: QueueMessage): Promise<void> {
+    const kept = stored(message);
+    await this.call('send', message)(() => void this.messages.push(kept));
+  }
+
+  /** Removes and returns every message sent so far, oldest first (to hand them to cascade.process). */
+  drain(): QueueMessage[] {
+    return this.messages.splice(0);
+  }
+}
+
+/** What a registry answers for tags: set digests per tag and, for an index, per platform. */
+export class MemoryDigestResolver extends MemoryPort implements DigestResolver {
+  private readonly tags = new Map<string, { digest: string; platforms: Record<string, string> }>();
+
+  constructor(options: MemoryPortOptions = {}) {
+    super('digests', options);
+  }
+
+  /** The tag now points to `digest`; `platforms` maps `os/arch` to its image when it is an index. */
+  set(ref: string, digest: string, platforms: Record<string, string> = {}): void {
+    this.tags.set(ref, { digest, platforms: { ...platforms } });
+  }
+
+  async resolve(ref: { registry: string; repository: string; tag: string }): Promise<string> {
+    return this.call('resolve', ref)(() => this.lookUp(ref).digest);
+  }
+
+  async resolveForPlatform(ref: { registry: string; repository: string; tag: string }, platform: string, _credentials: unknown[], known?: TagDigest): Promise<TagDigest> {
+    return this.call('resolveForPlatform', ref, platform)(() => {
+      const found = this.lookUp(ref);
+      if (known && known.digest === found.digest) return { ...known };
+      if (Object.keys(found.platforms).length === 0) return { digest: found.digest, platformDigest: found.digest };
+      const platformDigest = found.platforms[platform];
+      if (platformDigest === undefined) throw new RegistryError(ref.registry, `${ref.repository}:${ref.tag} has no image for ${platform}`);
+      return { digest: found.digest, platformDigest };
+    });
+  }
+
+  private lookUp(ref: { registry: string; repository: string; tag: string }) {
+    const found = this.tags.get(`${ref.registry}/${ref.repository}:${ref.tag}`);
+    if (!found) throw new RegistryError(ref.registry, `manifest unknown: ${ref.repository}:${ref.tag} (HTTP 404)`);
+    return found;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// sets of ports
+
+export interface MemoryStoresOptions extends MemoryPortOptions {
+  runIdPrefix?: string;
+  /** Decides what has expired: runs past keepUntil, deliveries past their TTL. */
+  clock?: Clock;
+  normalizeGitUrl?: (url: string) => string;
+}
+
+export interface MemoryStores extends Stores {
+  tasks: MemoryTaskStore;
+  runs: MemoryRunStore;
+  dependencies: MemoryDependencyStore;
+  imageStates: MemoryImageStateStore;
+  webhooks: MemoryWebhookStore;
+  deliveries: MemoryDeliveryStore;
+  slots: MemoryBuildSlotStore;
+  deferrals: MemoryDeferralStore;
+  timerStates: MemoryTimerStateStore;
+  pollStates: MemoryPollStateStore;
+}
+
+/** Every store, as createDynamoDbStores gives them, in memory. */
+export function memoryStores(options: MemoryStoresOptions = {}): MemoryStores {
+  const { interleaver, clock = new ManualClock() } = options;
   return {
-    sent,
-    webhooks: new MemoryWebhookStore(),
-    deliveries: new MemoryDeliveryStore(),
-    queue: { send: async (message) => void sent.push(message) },
-    clock: { now: () => new Date('2026-11-28T05:00:00.000Z') },
+    tasks: new MemoryTaskStore({ interleaver, normalizeGitUrl: options.normalizeGitUrl }),
+    runs: new MemoryRunStore({ interleaver, runIdPrefix: options.runIdPrefix, clock }),
+    dependencies: new MemoryDependencyStore({ interleaver }),
+    imageStates: new MemoryImageStateStore({ interleaver }),
+    webhooks: new MemoryWebhookStore({ interleaver }),
+    deliveries: new MemoryDeliveryStore({ interleaver, clock }),
+    slots: new MemoryBuildSlotStore({ interleaver }),
+    deferrals: new MemoryDeferralStore({ interleaver }),
+    timerStates: new MemoryTimerStateStore({ interleaver }),
+    pollStates: new MemoryPollStateStore({ interleaver }),
+  };
+}
+
+export type MemoryCascadePorts = CascadePorts &
+  MemoryStores & {
+    stores: MemoryStores;
+    secrets: MemorySecretStore;
+    logs: MemoryLogStore;
+    queue: MemoryQueue;
+    builder: RecordingBuilder;
+    digests: MemoryDigestResolver;
+    clock: ManualClock;
+    /** The queue's messages (the same array as `queue.messages`). */
+    sent: QueueMessage[];
+  };
+
+/** Every port of createCascade in memory: the stores, a recording queue and builder, a set clock. */
+export function memoryCascadePorts(options: Omit<MemoryStoresOptions, 'clock'> & { clock?: ManualClock; builder?: RecordingBuilder } = {}): MemoryCascadePorts {
+  const clock = options.clock ?? new ManualClock('2026-11-28T05:00:00.000Z');
+  const { interleaver } = options;
+  const stores = memoryStores({ ...options, clock });
+  const queue = new MemoryQueue({ interleaver });
+  return {
+    ...stores,
+    stores,
+    imageState: stores.imageStates,
+    secrets: new MemorySecretStore({ interleaver }),
+    logs: new MemoryLogStore({ interleaver }),
+    queue,
+    sent: queue.messages,
+    builder: options.builder ?? new RecordingBuilder(),
+    digests: new MemoryDigestResolver({ interleaver }),
+    clock,
     publicUrl: 'http://127.0.0.1:3000',
     webhookProviders: getProvider,
-    tasks: unused('tasks') as CascadePorts['tasks'],
-    runs: unused('runs') as CascadePorts['runs'],
-    dependencies: unused('dependencies') as CascadePorts['dependencies'],
-    imageState: unused('imageState') as CascadePorts['imageState'],
-    secrets: unused('secrets') as CascadePorts['secrets'],
-    logs: unused('logs') as CascadePorts['logs'],
-    builder: unused('builder') as CascadePorts['builder'],
-    digests: unused('digests') as CascadePorts['digests'],
-    slots: unused('slots') as CascadePorts['slots'],
-    deferrals: unused('deferrals') as CascadePorts['deferrals'],
-    timerStates: unused('timerStates') as CascadePorts['timerStates'],
-    pollStates: unused('pollStates') as CascadePorts['pollStates'],
   };
 }

@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { apiGatewayRoutes, fromApiGatewayEvent, toApiGatewayResult } from '../../../lib/http/apigw';
 import type { Route } from '../../../lib/http/router';
 import { json } from '../../../lib/http/types';
-import { eventFixture } from './fixtures';
+import { eventFixture } from '../../support/event-fixtures';
 
 const v2 = (file: string) => eventFixture<APIGatewayProxyEventV2>(file);
 

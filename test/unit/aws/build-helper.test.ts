@@ -84,6 +84,12 @@ describe('build helper', () => {
         CASCADE_BASIC_LOGINS: JSON.stringify([{ loginServer: 'registry.example.com', username: 'task', passwordVariable: 'CASCADE_REGISTRY_PASSWORD_0' }]),
       };
       expect(planLogins(covered)).toEqual([['basic', 'registry.example.com', 'task', 'CASCADE_REGISTRY_PASSWORD_0', 'raw']]);
+      const hub = {
+        CASCADE_REGISTRY: 'docker.io',
+        CASCADE_PUSH_LOGIN: stored,
+        CASCADE_BASIC_LOGINS: JSON.stringify([{ loginServer: 'index.docker.io', username: 'task', passwordVariable: 'CASCADE_REGISTRY_PASSWORD_0' }]),
+      };
+      expect(planLogins(hub)).toEqual([['basic', 'index.docker.io', 'task', 'CASCADE_REGISTRY_PASSWORD_0', 'raw']]);
       expect(planLogins({ CASCADE_REGISTRY: 'registry.example.com' })).toEqual([]);
     });
 

@@ -1,6 +1,6 @@
 import { buildResultFromEvent, type BuildEventOutcome } from '../../../lib/aws/build-result';
 import type { BuildResult } from '../../../lib/domain/types';
-import { eventFixture } from './fixtures';
+import { eventFixture } from '../../support/event-fixtures';
 
 type Event = ReturnType<typeof succeeded>;
 const succeeded = () =>

@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import { CodeBuildBuilder } from '../../../lib/adapters/codebuild-builder';
 import { buildResultFromEvent } from '../../../lib/aws/build-result';
 import type { BuildSpec } from '../../../lib/domain/types';
-import { eventFixture } from './fixtures';
+import { eventFixture } from '../../support/event-fixtures';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const ECR_APP = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';

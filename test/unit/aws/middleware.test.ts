@@ -18,7 +18,7 @@ import { createRouter, type Route } from '../../../lib/http/router';
 import { json, type HttpRequest } from '../../../lib/http/types';
 import { lambdaContext } from '../../support/lambda-context';
 import { readLogLines, type LogLines } from '../../support/log-lines';
-import { eventFixture } from './fixtures';
+import { eventFixture } from '../../support/event-fixtures';
 
 const REQUEST_ID = '3f1e2d4c-5b6a-4978-8a9b-0c1d2e3f4a5b';
 const context = lambdaContext('cascade-dev-api', REQUEST_ID);

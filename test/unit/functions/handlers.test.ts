@@ -1,7 +1,7 @@
 // The exported Lambda handlers themselves: middy around the factories, wired from the
 // environment on first use. Only calls that need no AWS service are made here.
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { eventFixture } from '../aws/fixtures';
+import { eventFixture } from '../../support/event-fixtures';
 
 const ENV = {
   TABLE_NAME: 'cascade-dev',

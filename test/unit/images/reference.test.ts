@@ -4,10 +4,16 @@ import {
   baseKey,
   familiarImageReference,
   formatImageReference,
-  isLoopbackRegistry,
+  isDockerHub,
+  isLoopbackHost,
   isValidDigest,
+  isValidRegistry,
+  isValidRepository,
+  isValidTag,
+  normalizeRegistry,
   parseDigest,
   parseImageReference,
+  qualifiedRepository,
 } from '../../../lib/images/reference';
 
 const SHA256 = 'sha256:' + 'a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4';
@@ -162,12 +168,55 @@ describe('digests', () => {
   });
 });
 
-describe('isLoopbackRegistry', () => {
+describe('one spelling per registry', () => {
+  test.each<[string, string, boolean]>([
+    ['docker.io', 'docker.io', true],
+    ['index.docker.io', 'docker.io', true],
+    ['Registry-1.Docker.IO', 'docker.io', true],
+    ['Registry.Example.com:5000', 'registry.example.com:5000', false],
+    ['docker.io:443', 'docker.io:443', false],
+    ['hub.docker.com', 'hub.docker.com', false],
+  ])('%s → %s', (registry, normalized, dockerHub) => {
+    expect([normalizeRegistry(registry), isDockerHub(registry)]).toEqual([normalized, dockerHub]);
+  });
+
+  test.each([
+    ['index.docker.io', 'node', 'library/node'],
+    ['docker.io', 'bitnami/redis', 'bitnami/redis'],
+    ['ghcr.io', 'node', 'node'],
+  ])('%s keeps %s as %s', (registry, repository, qualified) => {
+    expect(qualifiedRepository(registry, repository)).toBe(qualified);
+  });
+});
+
+describe('the grammar, part by part (what the registry client checks before a URL)', () => {
+  test.each<[(s: string) => boolean, string, boolean]>([
+    [isValidRegistry, '127.0.0.1:5000', true],
+    [isValidRegistry, '[::1]:5000', true],
+    [isValidRegistry, 'Registry.Example.com', true],
+    [isValidRegistry, 'registry..example.com', false],
+    [isValidRegistry, 'registry.example.com:70000', false],
+    [isValidRegistry, 'a/b', false],
+    [isValidRepository, 'library/node', true],
+    [isValidRepository, 'a__b/c--d/e.f', true],
+    [isValidRepository, 'Node', false],
+    [isValidRepository, '../etc', false],
+    [isValidTag, '9-alpine', true],
+    [isValidTag, '.hidden', false],
+    [isValidTag, 'a'.repeat(129), false],
+  ])('%p(%s) → %s', (check, text, valid) => {
+    expect(check(text)).toBe(valid);
+  });
+});
+
+describe('isLoopbackHost', () => {
   test.each<[string, boolean]>([
     ['127.0.0.1', true],
     ['127.0.0.1:5001', true],
     ['127.255.10.3:80', true],
+    ['127.255.0.9', true],
     ['localhost', true],
+    ['LOCALHOST', true],
     ['LocalHost:5000', true],
     ['[::1]', true],
     ['[::1]:5000', true],
@@ -187,10 +236,11 @@ describe('isLoopbackRegistry', () => {
     ['mylocalhost', false],
     ['docker.io', false],
     ['127.0.0.1.nip.io', false],
+    ['127.0.0.1.example.com', false],
     ['localhost:abc', false],
     ['[::1', false],
     ['', false],
   ])('%s → %s', (host, loopback) => {
-    expect(isLoopbackRegistry(host)).toBe(loopback);
+    expect(isLoopbackHost(host)).toBe(loopback);
   });
 });

@@ -8,7 +8,6 @@ import { InvalidImageReferenceError, RegistryError, RegistryRateLimitedError } f
 import type { ImageRef } from '../../../lib/domain/types';
 import {
   errorReason,
-  isLoopback,
   MEDIA_TYPES,
   parseChallenge,
   pickPlatform,
@@ -472,22 +471,5 @@ describe('pickPlatform', () => {
     ['linux/s390x', undefined],
   ])('%s', (platform, expected) => {
     expect(pickPlatform(list, platform)).toBe(expected);
-  });
-});
-
-describe('isLoopback', () => {
-  it.each([
-    ['127.0.0.1', true],
-    ['127.255.0.9', true],
-    ['localhost', true],
-    ['LOCALHOST', true],
-    ['[::1]', true],
-    ['::1', true],
-    ['127.0.0.1.example.com', false],
-    ['localhost.example.com', false],
-    ['10.0.0.1', false],
-    ['[::2]', false],
-  ])('%s → %s', (host, expected) => {
-    expect(isLoopback(host)).toBe(expected);
   });
 });

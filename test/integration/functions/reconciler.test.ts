@@ -1,8 +1,7 @@
 import { createReconcilerHandler } from '../../../functions/reconciler';
 import { RetryableError } from '../../../lib/domain/errors';
 import type { BuildResult, Task } from '../../../lib/domain/types';
-import { DYNAMODB_START_TIMEOUT_MS, type TestTable } from '../../support/dynamodb';
-import { cascadeOnDynamoDb, ECR_APP, ECR_BASE, helloworldTask, withDynamoDb, type TestCascade } from './cascade-on-dynamodb';
+import { cascadePerTest, ECR_APP, ECR_BASE, helloworldTask, type TestCascade } from '../../support/cascade-on-dynamodb';
 
 const BASE_DIGEST = `sha256:${'a'.repeat(64)}`;
 
@@ -17,21 +16,14 @@ function succeeded(runId: string): BuildResult {
 }
 
 describe('functions/reconciler', () => {
-  let anchor: TestTable;
-  let table: TestTable;
+  const current = cascadePerTest();
   let t: TestCascade;
   let task: Task;
 
-  beforeAll(async () => {
-    anchor = await withDynamoDb();
-  }, DYNAMODB_START_TIMEOUT_MS);
-  afterAll(() => anchor.stop());
   beforeEach(async () => {
-    table = await withDynamoDb();
-    t = await cascadeOnDynamoDb(table);
+    t = current();
     task = await t.cascade.tasks.create(helloworldTask());
   });
-  afterEach(() => table.stop());
 
   const manual = { trigger: 'Manual' as const, cause: { kind: 'manual' as const } };
   const running = async () => t.cascade.runs.runTask(task, manual);

@@ -1,8 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createApiHandler } from '../../../functions/api';
-import { DYNAMODB_START_TIMEOUT_MS, type TestTable } from '../../support/dynamodb';
-import { eventFixture } from '../aws/fixtures';
-import { cascadeOnDynamoDb, ECR_APP, ECR_BASE, helloworldTask, withDynamoDb, type TestCascade } from './cascade-on-dynamodb';
+import { eventFixture } from '../../support/event-fixtures';
+import { cascadePerTest, ECR_APP, ECR_BASE, helloworldTask, type TestCascade } from '../../support/cascade-on-dynamodb';
 
 const body = (result: APIGatewayProxyStructuredResultV2) => JSON.parse(result.body as string);
 
@@ -18,22 +17,14 @@ function request(method: string, path: string, payload?: unknown, rawQueryString
 }
 
 describe('functions/api', () => {
-  let anchor: TestTable;
-  let table: TestTable;
+  const current = cascadePerTest();
   let t: TestCascade;
   let handle: ReturnType<typeof createApiHandler>;
 
-  beforeAll(async () => {
-    // Keeps DynamoDB Local running between the tests' own tables.
-    anchor = await withDynamoDb();
-  }, DYNAMODB_START_TIMEOUT_MS);
-  afterAll(() => anchor.stop());
-  beforeEach(async () => {
-    table = await withDynamoDb();
-    t = await cascadeOnDynamoDb(table);
+  beforeEach(() => {
+    t = current();
     handle = createApiHandler(t.cascade);
   });
-  afterEach(() => table.stop());
 
   it('creates a task from a real-shaped HTTP API event and stores it', async () => {
     const result = await handle(eventFixture('api.json'));

@@ -1,7 +1,6 @@
 import { createBuildEventsHandler } from '../../../functions/build-events';
-import { DYNAMODB_START_TIMEOUT_MS, type TestTable } from '../../support/dynamodb';
-import { eventFixture } from '../aws/fixtures';
-import { cascadeOnDynamoDb, ECR_APP, ECR_BASE, helloworldTask, withDynamoDb, type TestCascade } from './cascade-on-dynamodb';
+import { eventFixture } from '../../support/event-fixtures';
+import { cascadePerTest, ECR_APP, ECR_BASE, helloworldTask, type TestCascade } from '../../support/cascade-on-dynamodb';
 
 type StateChange = { detail: { 'project-name': string; 'additional-information': { environment: { 'environment-variables': Array<{ name: string; value: string }> } } } };
 
@@ -13,27 +12,18 @@ function forRun(file: string, runId: string): StateChange {
 }
 
 describe('functions/build-events', () => {
-  let anchor: TestTable;
-  let table: TestTable;
+  const current = cascadePerTest();
   let t: TestCascade;
   let handle: ReturnType<typeof createBuildEventsHandler>;
   let info: jest.SpyInstance;
 
-  beforeAll(async () => {
-    anchor = await withDynamoDb();
-  }, DYNAMODB_START_TIMEOUT_MS);
-  afterAll(() => anchor.stop());
   beforeEach(async () => {
-    table = await withDynamoDb();
-    t = await cascadeOnDynamoDb(table);
+    t = current();
     handle = createBuildEventsHandler(t.cascade, { projectName: 'cascade-dev' });
     info = jest.spyOn(console, 'info');
     await t.cascade.tasks.create(helloworldTask());
   });
-  afterEach(async () => {
-    info.mockRestore();
-    await table.stop();
-  });
+  afterEach(() => info.mockRestore());
 
   const runHelloworld = () => t.cascade.runs.runTaskByName('helloworld', { trigger: 'Manual', cause: { kind: 'manual' } });
 

@@ -2,9 +2,8 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDispatcherHandler } from '../../../functions/dispatcher';
 import { RetryableError } from '../../../lib/domain/errors';
 import type { QueueMessage } from '../../../lib/domain/ports';
-import { DYNAMODB_START_TIMEOUT_MS, type TestTable } from '../../support/dynamodb';
-import { eventFixture } from '../aws/fixtures';
-import { cascadeOnDynamoDb, ECR_BASE, helloworldTask, withDynamoDb, type TestCascade } from './cascade-on-dynamodb';
+import { eventFixture } from '../../support/event-fixtures';
+import { cascadePerTest, ECR_BASE, helloworldTask, type TestCascade } from '../../support/cascade-on-dynamodb';
 
 const OLD = `sha256:${'a'.repeat(64)}`;
 const NEW = `sha256:${'b'.repeat(64)}`;
@@ -22,26 +21,17 @@ function batch(...bodies: Array<QueueMessage | string>): SQSEvent {
 }
 
 describe('functions/dispatcher', () => {
-  let anchor: TestTable;
-  let table: TestTable;
+  const current = cascadePerTest();
   let t: TestCascade;
   let handle: ReturnType<typeof createDispatcherHandler>;
   let errors: jest.SpyInstance;
 
-  beforeAll(async () => {
-    anchor = await withDynamoDb();
-  }, DYNAMODB_START_TIMEOUT_MS);
-  afterAll(() => anchor.stop());
-  beforeEach(async () => {
-    table = await withDynamoDb();
-    t = await cascadeOnDynamoDb(table);
+  beforeEach(() => {
+    t = current();
     handle = createDispatcherHandler(t.cascade);
     errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
   });
-  afterEach(async () => {
-    errors.mockRestore();
-    await table.stop();
-  });
+  afterEach(() => errors.mockRestore());
 
   /** A Queued run with no build yet, as a crash between creating and starting leaves one. */
   async function queuedRun(): Promise<string> {

@@ -1,7 +1,7 @@
 import { createRegistryEventsHandler } from '../../../functions/registry-events';
 import { DYNAMODB_START_TIMEOUT_MS, type TestTable } from '../../support/dynamodb';
-import { eventFixture } from '../aws/fixtures';
-import { cascadeOnDynamoDb, ECR_BASE, withDynamoDb, type TestCascade } from './cascade-on-dynamodb';
+import { eventFixture } from '../../support/event-fixtures';
+import { cascadeOnDynamoDb, ECR_BASE, withDynamoDb, type TestCascade } from '../../support/cascade-on-dynamodb';
 
 type EcrEvent = { id: string; account: string; detail: Record<string, string> };
 const DIGEST = `sha256:${'b'.repeat(64)}`;

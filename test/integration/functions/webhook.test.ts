@@ -1,29 +1,21 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createWebhookHandler } from '../../../functions/webhook';
-import { DYNAMODB_START_TIMEOUT_MS, type TestTable } from '../../support/dynamodb';
-import { eventFixture } from '../aws/fixtures';
-import { cascadeOnDynamoDb, withDynamoDb, type TestCascade } from './cascade-on-dynamodb';
+import { eventFixture } from '../../support/event-fixtures';
+import { cascadePerTest, type TestCascade } from '../../support/cascade-on-dynamodb';
 
 // The secret the GitHub fixture was signed with (test/fixtures/webhooks/SOURCES.md).
 const GITHUB_SECRET = 'IsWishesWereHorsesWedAllBeEatingSteak!';
 
 describe('functions/webhook', () => {
-  let anchor: TestTable;
-  let table: TestTable;
+  const current = cascadePerTest();
   let t: TestCascade;
   let handle: ReturnType<typeof createWebhookHandler>;
 
-  beforeAll(async () => {
-    anchor = await withDynamoDb();
-  }, DYNAMODB_START_TIMEOUT_MS);
-  afterAll(() => anchor.stop());
   beforeEach(async () => {
-    table = await withDynamoDb();
-    t = await cascadeOnDynamoDb(table);
+    t = current();
     handle = createWebhookHandler(t.cascade);
     await t.stores.webhooks.create({ name: 'github-push', provider: 'github', secrets: [GITHUB_SECRET], createdAt: '2026-11-28T04:00:00.000Z' });
   });
-  afterEach(() => table.stop());
 
   it('verifies the signature on the decoded body bytes, queues the push and answers 202', async () => {
     const result = await handle(eventFixture('webhook.json'));
