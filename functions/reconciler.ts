@@ -6,14 +6,14 @@ import middy from '@middy/core';
 import { logger, type Logger } from '../lib/aws/logger';
 import { functionHandler, logContext } from '../lib/aws/middleware';
 import { awsCascade, cascadeOf, type CascadeSource } from '../lib/aws/wiring';
-import type { ReconcileReport } from '../lib/domain/run-service';
+import type { ReconcileReport } from '../lib/domain/recovery';
 
 export function createReconcilerHandler(cascade: CascadeSource, options: { queuedGraceMs?: number } = {}, log: Logger = logger) {
   return functionHandler<void, ReconcileReport>(
     middy<void, ReconcileReport>()
       .use(logContext(log))
       .handler(async () => {
-        const report = await cascadeOf(cascade).runs.reconcile(options);
+        const report = await cascadeOf(cascade).recovery.reconcile(options);
         // A line per run healed, so that a run's lines can be found by its id.
         for (const { runId, status } of report.recorded) log.info('recorded the result of a build whose event was lost', { runId, status });
         for (const runId of report.started) log.info('started a run left Queued', { runId });

@@ -1,5 +1,7 @@
 // Composition of the domain services from their ports. AWS and the local stack build the ports
 // differently and call this with them; nothing else differs.
+import { Coordinator } from './coordination/coordinator';
+import { DependencyCapture } from './dependency-capture';
 import { Dispatcher, type DispatchReport } from './dispatcher';
 import { EventIntake } from './event-intake';
 import { ExplainService } from './explain';
@@ -27,6 +29,7 @@ import type {
   WebhookStore,
 } from './ports';
 import { RegistryLogins } from './registry-logins';
+import { Recovery } from './recovery';
 import { RunService } from './run-service';
 import { TaskService } from './task-service';
 import { WebhookService } from './webhook-service';
@@ -65,6 +68,8 @@ export interface CascadePorts {
 export interface Cascade {
   tasks: TaskService;
   runs: RunService;
+  /** Runs that lost their way: after a restart, and (on AWS) the reconciler's pass. */
+  recovery: Recovery;
   dispatcher: Dispatcher;
   webhooks: WebhookService;
   /** Queues normalized events that arrive without a webhook (EventBridge), deduplicated. */
@@ -78,10 +83,13 @@ export interface Cascade {
 }
 
 export function createCascade(ports: CascadePorts): Cascade {
-  const runs = new RunService(ports);
+  const coordination = new Coordinator(ports);
+  const capture = new DependencyCapture(ports);
+  const runs = new RunService({ ...ports, coordination, capture });
+  const recovery = new Recovery({ ...ports, lifecycle: runs, coordination });
   const timers = new TimerService({ ...ports, runs });
   const tasks = new TaskService({ ...ports, onDelete: (task) => timers.removeAll(task) });
-  const dispatcher = new Dispatcher({ ...ports, runs });
+  const dispatcher = new Dispatcher({ ...ports, runs, coordination });
   const webhooks = new WebhookService(ports);
   const registryLogins = new RegistryLogins(ports.secrets);
   const intake = new EventIntake(ports);
@@ -92,6 +100,7 @@ export function createCascade(ports: CascadePorts): Cascade {
   return {
     tasks,
     runs,
+    recovery,
     dispatcher,
     webhooks,
     intake,

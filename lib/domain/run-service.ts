@@ -1,28 +1,28 @@
-// Runs: created Queued, started on a builder, finished by the build's result, which also
-// records the base images the build pulled (the task's dependencies).
+// Runs: created Queued, started on a builder, finished by the build's result. What a run's
+// start and end mean for other runs (claims, holds, build slots) is lib/domain/coordination's;
+// what its success means for its task (the bases it pulled) is DependencyCapture's.
 import { analyzeDockerfile } from '../dockerfile/analyze';
-import type { QuickBuildInput } from './inputs';
+import type { Admission, Coordinator } from './coordination/coordinator';
 import { parseBuildContext, validateContextPath } from './context';
+import type { DependencyCapture } from './dependency-capture';
 import { ConflictError, NotFoundError, RetryableError } from './errors';
-import { parseImageReference } from '../images/reference';
-import type { Builder, BuildSlotStore, Clock, DeferralStore, DependencyStore, ImageStateStore, LogStore, Queue, RunQuery, RunStore, SourceReader, TaskStore } from './ports';
+import type { QuickBuildInput } from './inputs';
+import type { Builder, Clock, LogStore, Queue, RunQuery, RunStore, SourceReader, TaskStore } from './ports';
 import { renderTemplate, runDate } from './templates';
 import { validateImageTemplates } from './task-service';
-import type { BuildResult, BuildSpec, Dependency, Run, RunCause, RunOrigin, Task, TaskHistory, Trigger } from './types';
+import type { BuildResult, BuildSpec, Run, RunCause, RunOrigin, Task, TaskHistory, Trigger } from './types';
 import { DEFAULT_HISTORY, TERMINAL_STATUSES } from './types';
 
 export interface RunServiceDeps {
   tasks: TaskStore;
   runs: RunStore;
-  dependencies: DependencyStore;
   builder: Builder;
   logs: LogStore;
   clock: Clock;
   sources?: SourceReader;
-  slots: BuildSlotStore;
-  deferrals: DeferralStore;
-  imageState: ImageStateStore;
   queue: Queue;
+  coordination: Coordinator;
+  capture: DependencyCapture;
 }
 
 interface NewRun {
@@ -36,24 +36,9 @@ interface NewRun {
   spec: BuildSpec;
 }
 
-/** What one pass of the reconciler found and did. */
-export interface ReconcileReport {
-  /** Unfinished runs looked at. */
-  checked: number;
-  /** Runs whose finished build had not been recorded: recorded now. */
-  recorded: Array<{ runId: string; status: Run['status'] }>;
-  /** Runs left Queued without a build (a crash before the start): started now. */
-  started: string[];
-  /** Runs that could not be healed this time; the next pass tries again. */
-  deferred: Array<{ runId: string; reason: string }>;
-}
-
 const DAY_MS = 24 * 3600 * 1000;
 /** How far past its limit one pass of pruning looks. */
 const PRUNE_WINDOW = 20;
-
-/** A Queued run younger than this is still on its way to a builder, not stuck. */
-export const QUEUED_GRACE_MS = 10 * 60 * 1000;
 
 export interface RunRequest {
   trigger: Trigger;
@@ -201,42 +186,12 @@ export class RunService {
     }
   }
 
-  /**
-   * An Image Update run builds only when no other Image Update run of its task is building;
-   * otherwise it waits, taking the place of any run that waited before it (now superseded).
-   */
-  async admit(run: Run): Promise<{ admitted: 'build' } | { admitted: 'wait'; behind: string; superseded?: string }> {
-    const taskName = run.taskName as string;
-    const admission = await this.deps.slots.admit(taskName, run.id);
-    if (admission.admitted === 'build') {
-      await this.startOrQueue(run);
-      return admission;
-    }
-    // A building run that ended without giving its place back (a crash in between) gives it now.
-    const behind = await this.deps.runs.get(admission.behind);
-    if (!behind || TERMINAL_STATUSES.includes(behind.status)) {
-      const next = await this.deps.slots.release(taskName, admission.behind);
-      if (next) await this.startOrQueue(next);
-      if (next === run.id) return { admitted: 'build' };
-    }
-    if (admission.superseded) {
-      const superseded = await this.deps.runs.get(admission.superseded);
-      if (superseded) {
-        await this.finish(superseded, {
-          status: 'Canceled',
-          error: `superseded by ${run.id}, which builds the newer change (${describeCause(run.cause)}) once ${admission.behind} is done`,
-        });
-      }
-    }
-    return admission;
-  }
-
   /** Records a build's result once; a duplicate or late result changes nothing. */
   async recordResult(result: BuildResult): Promise<Run> {
     const run = await this.get(result.runId);
     if (TERMINAL_STATUSES.includes(run.status)) return run;
     const finished = await this.finish(run, result);
-    if (finished.status === 'Succeeded' && finished.taskName) await this.captureDependencies(finished);
+    if (finished.status === 'Succeeded' && finished.taskName) await this.deps.capture.capture(finished);
     return finished;
   }
 
@@ -244,11 +199,6 @@ export class RunService {
     const run = await this.deps.runs.get(id);
     if (!run) throw new NotFoundError('run', id);
     return run;
-  }
-
-  /** Runs still Queued or Running, oldest first. */
-  unfinished(): Promise<Run[]> {
-    return this.deps.runs.listUnfinished();
   }
 
   list(query: RunQuery): Promise<Run[]> {
@@ -261,87 +211,38 @@ export class RunService {
     return Buffer.from(text).subarray(offset).toString();
   }
 
+  /**
+   * Admits a Queued Image Update run to its task's build slots (lib/domain/coordination) and does
+   * what that says: start it, or the run found waiting behind a build that had ended; cancel the
+   * run it took the place of.
+   */
+  async admit(run: Run): Promise<Admission> {
+    const admission = await this.deps.coordination.admit(run);
+    for (const id of admission.start) await this.startOrQueue(id === run.id ? run : id);
+    if (admission.admitted === 'wait' && admission.superseded) await this.supersede(admission.superseded, run, admission.behind);
+    return admission;
+  }
+
+  /**
+   * A waiting Image Update run that a newer one took the place of (lib/domain/coordination): it
+   * will never build, and says which run builds the newer change instead, after which.
+   */
+  private async supersede(runId: string, by: Run, behind: string): Promise<void> {
+    const run = await this.deps.runs.get(runId);
+    if (!run) return;
+    await this.finish(run, { status: 'Canceled', error: `superseded by ${by.id}, which builds the newer change (${describeCause(by.cause)}) once ${behind} is done` });
+  }
+
+  /** A run whose build is lost or unknown ends in Error, saying why. */
+  abandon(run: Run, reason: string): Promise<Run> {
+    return this.finish(run, { status: 'Error', error: reason });
+  }
+
   async cancel(id: string): Promise<Run> {
     const run = await this.get(id);
     if (TERMINAL_STATUSES.includes(run.status)) throw new ConflictError(`run ${id} has already finished (${run.status})`);
     if (run.buildId && this.deps.builder.cancel) await this.deps.builder.cancel(run.buildId);
     return this.finish(run, { status: 'Canceled', error: 'canceled on request' });
-  }
-
-  /**
-   * After a restart of the local stack nothing is building: Queued runs are started again and
-   * Running ones, whose builder process died with the old stack, are marked Error with the reason.
-   */
-  async recoverAfterRestart(): Promise<{ restarted: string[]; failed: string[] }> {
-    const restarted: string[] = [];
-    const failed: string[] = [];
-    for (const run of await this.deps.runs.listUnfinished()) {
-      if (run.status === 'Queued' && !run.buildId) {
-        if ((await this.resumeQueued(run)) === 'started') restarted.push(run.id);
-      } else {
-        await this.finish(run, { status: 'Error', error: 'the build was interrupted by a restart of cascade' });
-        failed.push(run.id);
-      }
-    }
-    return { restarted, failed };
-  }
-
-  /**
-   * Heals runs whose progress report was lost: a Running run whose build has finished gets that
-   * build's result (the state change event never came); a run whose build the builder has no
-   * record of is marked Error; a run Queued for longer than `queuedGraceMs` without a build
-   * (a crash between creating it and starting it) is started, once, by the idempotent start.
-   */
-  async reconcile(options: { queuedGraceMs?: number } = {}): Promise<ReconcileReport> {
-    const grace = options.queuedGraceMs ?? QUEUED_GRACE_MS;
-    const now = this.deps.clock.now().getTime();
-    const unfinished = await this.deps.runs.listUnfinished();
-    const report: ReconcileReport = { checked: unfinished.length, recorded: [], started: [], deferred: [] };
-
-    for (const run of unfinished.filter((r) => r.status === 'Queued' && !r.buildId)) {
-      if (now - Date.parse(run.createdAt) < grace) continue;
-      try {
-        const outcome = await this.resumeQueued(run);
-        if (outcome === 'started') report.started.push(run.id);
-        else if (outcome !== 'waiting' && outcome !== 'Queued') report.recorded.push({ runId: run.id, status: outcome });
-      } catch (error) {
-        if (!(error instanceof RetryableError)) throw error;
-        report.deferred.push({ runId: run.id, reason: error.message });
-      }
-    }
-
-    const building = new Map(unfinished.filter((r) => r.buildId).map((r) => [r.buildId as string, r]));
-    if (building.size === 0 || !this.deps.builder.describe) return report;
-    for (const state of await this.deps.builder.describe([...building.keys()])) {
-      const run = building.get(state.buildId);
-      if (!run || state.state === 'running') continue;
-      // The build is matched to its run by build id: what the build says its run is does not decide.
-      const finished =
-        state.state === 'finished'
-          ? await this.recordResult({ ...state.result, runId: run.id })
-          : await this.finish(run, { status: 'Error', error: `${state.reason}; its result is unknown` });
-      report.recorded.push({ runId: run.id, status: finished.status });
-    }
-    return report;
-  }
-
-  /**
-   * A Queued run found without a build, after a crash or a restart: started once, unless it is
-   * an Image Update run whose place is to wait behind another. Says what became of it.
-   */
-  private async resumeQueued(run: Run): Promise<'started' | 'waiting' | Run['status']> {
-    if (run.trigger === 'Image Update' && run.taskName) {
-      const slot = await this.deps.slots.get(run.taskName);
-      if (slot.waiting === run.id) return 'waiting';
-      // Not in its task's places at all: the crash came before it was admitted.
-      if (slot.building !== run.id && (await this.admit(run)).admitted === 'wait') return 'waiting';
-      if (slot.building !== run.id) {
-        const now = await this.get(run.id);
-        return now.status === 'Running' ? 'started' : now.status;
-      }
-    }
-    const started = await this.start(run.id, { retry: true });
-    return started.status === 'Running' ? 'started' : started.status;
   }
 
   private async createRun(input: NewRun): Promise<Run> {
@@ -385,7 +286,7 @@ export class RunService {
     const finishedAt = result.finishedAt ?? this.deps.clock.now().toISOString();
     const startedAt = run.startedAt ?? run.createdAt;
     // Before the run counts as finished: a push event read after that must find its producer.
-    if (result.status === 'Succeeded') await this.recordPushes(run, result.outputImages ?? []);
+    if (result.status === 'Succeeded') await this.deps.coordination.runSucceeding(run, result.outputImages ?? []);
     let finished: Run;
     try {
       finished = await this.deps.runs.transition(run.id, ['Queued', 'Running'], {
@@ -407,36 +308,12 @@ export class RunService {
     return finished;
   }
 
-  /** A successful run's pushes are its own: their push events carry its origin on, and cannot loop back to it. */
-  private async recordPushes(run: Run, outputs: BuildResult['outputImages']): Promise<void> {
-    if (!run.taskName) return;
-    const origin = run.origin ?? { root: `run:${run.id}`, via: [] };
-    for (const output of outputs) {
-      const ref = parseImageReference(output.reference);
-      if (!ref.tag) continue;
-      await this.deps.imageState.recordProducer(ref.registry, ref.repository, ref.tag, {
-        digest: output.digest,
-        taskName: run.taskName,
-        runId: run.id,
-        origin: { root: origin.root, via: [...origin.via, run.taskName] },
-      });
-    }
-  }
-
-  /**
-   * What a run's end sets off: the events held until it ended are queued again (after the
-   * transition, so that an event held concurrently is either taken here or released by its
-   * holder, see Dispatcher), and the Image Update run waiting behind it builds.
-   */
+  /** What a run's end sets off: its task's history is trimmed, and what the coordination rules say starts next, starts. */
   private async afterFinish(run: Run): Promise<void> {
     if (!run.taskName) return;
     await this.prune(run.taskName, (run.retention ?? DEFAULT_HISTORY).keepRuns);
-    const root = run.origin?.root ?? `run:${run.id}`;
-    await this.requeueHeld(root, run.taskName);
-    if (run.trigger === 'Image Update') {
-      const next = await this.deps.slots.release(run.taskName, run.id);
-      if (next) await this.startOrQueue(next);
-    }
+    const { start } = await this.deps.coordination.runFinished(run);
+    if (start) await this.startOrQueue(start);
   }
 
   /**
@@ -459,46 +336,6 @@ export class RunService {
     return ids;
   }
 
-  /** Queues again every event held behind `upstreamTask` for the change `root`. */
-  async requeueHeld(root: string, upstreamTask: string): Promise<void> {
-    for (const held of await this.deps.deferrals.take(root, upstreamTask)) {
-      await this.deps.queue.send({ type: 'event', event: held.event, ...(held.forTask !== undefined && { forTask: held.forTask }) });
-    }
-  }
-
-  /** The bases a successful build actually pulled become the task's dependencies. */
-  private async captureDependencies(run: Run): Promise<void> {
-    const task = run.taskName ? await this.deps.tasks.get(run.taskName) : undefined;
-    if (!task) return;
-    if ((task.dependenciesCapturedBySequence ?? 0) > run.sequence) return;
-    const capturedAt = run.finishedAt ?? this.deps.clock.now().toISOString();
-    const byKey = new Map<string, Dependency>();
-    for (const base of run.baseImages) {
-      if (!base.tag) continue; // a FROM by digest alone has no tag to watch
-      const key = `${base.registry}/${base.repository}:${base.tag}`;
-      const known = byKey.get(key);
-      if (known && known.stage === 'runtime') continue;
-      byKey.set(key, {
-        taskName: task.name,
-        registry: base.registry,
-        repository: base.repository,
-        tag: base.tag,
-        digest: base.digest,
-        stage: base.stage,
-        pinned: base.pinned,
-        capturedAt,
-        capturedByRun: run.id,
-      });
-    }
-    await this.deps.dependencies.replaceForTask(task.name, [...byKey.values()]);
-    // Which tasks push those bases: a change reaching several of them is built here after them.
-    const upstream = new Set<string>();
-    for (const dep of byKey.values()) {
-      const producer = await this.deps.imageState.producer(dep.registry, dep.repository, dep.tag);
-      if (producer && producer.taskName !== task.name) upstream.add(producer.taskName);
-    }
-    await this.deps.tasks.recordCapture(task.name, { capturedAt, bySequence: run.sequence, upstream: [...upstream].sort() });
-  }
 }
 
 function describeCause(cause: RunCause): string {

@@ -153,7 +153,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stops.push(() => server.close());
     publicUrl = server.url;
 
-    const recovered = await cascade.runs.recoverAfterRestart();
+    const recovered = await cascade.recovery.recoverAfterRestart();
     if (recovered.restarted.length + recovered.failed.length > 0) {
       log(`cascade: after restart, started again ${recovered.restarted.join(', ') || 'none'}; marked interrupted ${recovered.failed.join(', ') || 'none'}`);
     }

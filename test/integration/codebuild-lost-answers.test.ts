@@ -7,7 +7,7 @@ import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { createBuildEventsHandler } from '../../functions/build-events';
 import { createReconcilerHandler } from '../../functions/reconciler';
 import { CodeBuildBuilder } from '../../lib/adapters/codebuild-builder';
-import { QUEUED_GRACE_MS } from '../../lib/domain/run-service';
+import { QUEUED_GRACE_MS } from '../../lib/domain/recovery';
 import type { Task } from '../../lib/domain/types';
 import { startCodeBuildEmulator, type CodeBuildEmulator, type LostAnswer } from '../support/codebuild-emulator';
 import { DYNAMODB_START_TIMEOUT_MS, withDynamoDb, type TestTable } from '../support/dynamodb';

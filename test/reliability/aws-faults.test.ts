@@ -131,7 +131,7 @@ it('a lost build state event: the reconciler records the build CodeBuild reports
       },
     ],
   });
-  expect(await stack.cascade.runs.reconcile()).toMatchObject({ recorded: [{ runId: run.id, status: 'Failed' }] });
+  expect(await stack.cascade.recovery.reconcile()).toMatchObject({ recorded: [{ runId: run.id, status: 'Failed' }] });
   expect(await stack.cascade.runs.get(run.id)).toMatchObject({ status: 'Failed', error: 'building the image failed: npm install exited 1' });
 });
 
