@@ -21,8 +21,7 @@ export class DynamoDbBuildSlotStore implements BuildSlotStore {
   async admit(taskName: string, runId: string): Promise<SlotAdmission> {
     const Key = keys.buildSlots(taskName);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      // Admitted again while it builds (a retried event, recovery): it builds, as before.
-      if (await this.update({ Key, UpdateExpression: 'SET building = :r', ConditionExpression: 'attribute_not_exists(building) OR building = :r', ExpressionAttributeValues: { ':r': runId } })) {
+      if (await this.update(takeBuildingPlace(taskName, runId))) {
         return { admitted: 'build' };
       }
       const waiting = await this.update({
@@ -81,4 +80,18 @@ export class DynamoDbBuildSlotStore implements BuildSlotStore {
       throw error;
     }
   }
+}
+
+/**
+ * The run takes the building place if it is free, as one conditional update: admit sends it
+ * alone, and RunOpenings within the transaction that writes the run.
+ */
+export function takeBuildingPlace(taskName: string, runId: string) {
+  return {
+    Key: keys.buildSlots(taskName),
+    UpdateExpression: 'SET building = :r',
+    // Admitted again while it builds (a retried event, recovery): it builds, as before.
+    ConditionExpression: 'attribute_not_exists(building) OR building = :r',
+    ExpressionAttributeValues: { ':r': runId },
+  };
 }

@@ -1,5 +1,5 @@
 // Plumbing shared by the DynamoDB adapters: the client, item shaping, paginated reads, batches.
-import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException, type AttributeValue, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
@@ -10,6 +10,7 @@ import {
   type QueryCommandInput,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { Clock } from '../domain/ports';
 import { KEY_ATTRIBUTES, type ItemKey } from './dynamodb-table';
 
 export type Item = Record<string, unknown>;
@@ -50,6 +51,16 @@ export function recordOf<T>(item: Item, extra: readonly string[] = []): T {
   return out as T;
 }
 
+/** DynamoDB's order of string keys: by their UTF-8 bytes, which is not always JavaScript's order. */
+export function byKeyBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** Now as the table's TTL attribute counts time: whole seconds since the epoch. */
+export function epochSeconds(clock: Clock): number {
+  return Math.floor(clock.now().getTime() / 1000);
+}
+
 export function isConditionFailed(error: unknown): error is ConditionalCheckFailedException {
   return (
     error instanceof ConditionalCheckFailedException ||
@@ -74,7 +85,8 @@ export async function* queryPages(client: DynamoDBDocumentClient, input: QueryCo
 }
 
 const BATCH_WRITE_LIMIT = 25;
-const TRANSACTION_LIMIT = 100;
+/** Items one TransactWriteItems request may hold. */
+export const TRANSACTION_LIMIT = 100;
 const UNPROCESSED_RETRIES = 8;
 
 export async function batchDelete(client: DynamoDBDocumentClient, tableName: string, itemKeys: ItemKey[]): Promise<void> {
@@ -105,11 +117,46 @@ async function batchWrite(client: DynamoDBDocumentClient, tableName: string, wri
   }
 }
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** Writes in transactions of at most 100 items; atomic per chunk only. */
 export async function transactWriteChunked(client: DynamoDBDocumentClient, items: TransactItem[]): Promise<void> {
   for (let i = 0; i < items.length; i += TRANSACTION_LIMIT) {
     await client.send(new TransactWriteCommand({ TransactItems: items.slice(i, i + TRANSACTION_LIMIT) }));
   }
+}
+
+/** Why DynamoDB cancelled one item of a transaction: `None` for the items that were not the cause. */
+export interface CancellationReason {
+  code: string;
+  message?: string;
+  /** The item as it stood, for a failed condition of a write that asked for it (ReturnValuesOnConditionCheckFailure). */
+  item?: Record<string, AttributeValue>;
+}
+
+/**
+ * Sends one transaction. Undefined when it committed; when DynamoDB cancelled it, the reason of
+ * each item, in the order of `items`. Any other failure is thrown.
+ */
+export async function sendTransaction(client: DynamoDBDocumentClient, items: TransactItem[]): Promise<CancellationReason[] | undefined> {
+  try {
+    await client.send(new TransactWriteCommand({ TransactItems: items }));
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException || (error instanceof Error && error.name === 'TransactionCanceledException'))) throw error;
+    const reasons = (error as TransactionCanceledException).CancellationReasons;
+    if (reasons?.length !== items.length) throw error;
+    return reasons.map((reason) => ({ code: reason.Code ?? 'None', ...(reason.Message !== undefined && { message: reason.Message }), ...(reason.Item && { item: reason.Item }) }));
+  }
+}
+
+/**
+ * How many times a transaction is sent while DynamoDB cancels it for another transaction on its
+ * items (TransactionConflict): such a conflict passes once the other has committed.
+ */
+export const TRANSACTION_CONFLICT_ATTEMPTS = 5;
+
+/** The wait before sending a transaction again after a conflict: growing, so that the two move apart. */
+export function afterConflict(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * (0.5 + Math.random())));
 }

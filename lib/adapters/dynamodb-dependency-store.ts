@@ -1,6 +1,6 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors';
-import type { DependencyStore } from '../domain/ports';
+import type { DependencyKey, DependencyStore } from '../domain/ports';
 import type { Dependency } from '../domain/types';
 import {
   batchDelete,
@@ -96,27 +96,9 @@ export class DynamoDbDependencyStore implements DependencyStore {
     await transactWriteChunked(this.client, [...writes, ...deletes]);
   }
 
-  async claimTrigger(
-    dep: Pick<Dependency, 'taskName' | 'registry' | 'repository' | 'tag'>,
-    push: { digest: string; at: string },
-    claimedBy: string,
-  ): Promise<boolean> {
-    const at = Date.parse(push.at);
-    if (Number.isNaN(at)) throw new ValidationError(`the push time "${push.at}" is not a date`, 'occurredAt');
+  async claimTrigger(dep: DependencyKey, push: { digest: string; at: string }, claimedBy: string): Promise<boolean> {
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.dependency(dep.registry, dep.repository, dep.tag, dep.taskName),
-          UpdateExpression: 'SET lastTriggeredDigest = :d, lastTriggeredBy = :r, lastTriggeredAtMs = :t REMOVE tagGoneAt',
-          // Two events read as newer at the same moment must not both build: the later push
-          // wins the claim (the greater digest on a tie, as the image state decides).
-          ConditionExpression:
-            'attribute_exists(PK) AND digest <> :d AND (attribute_not_exists(lastTriggeredDigest) OR lastTriggeredDigest <> :d) AND ' +
-            '(attribute_not_exists(lastTriggeredAtMs) OR lastTriggeredAtMs < :t OR (lastTriggeredAtMs = :t AND lastTriggeredDigest < :d))',
-          ExpressionAttributeValues: { ':d': push.digest, ':r': claimedBy, ':t': at },
-        }),
-      );
+      await this.client.send(new UpdateCommand({ TableName: this.tableName, ...claimUpdate(dep, push, claimedBy) }));
       return true;
     } catch (error) {
       if (isConditionFailed(error)) return false;
@@ -124,11 +106,7 @@ export class DynamoDbDependencyStore implements DependencyStore {
     }
   }
 
-  async releaseTrigger(
-    dep: Pick<Dependency, 'taskName' | 'registry' | 'repository' | 'tag'>,
-    digest: string,
-    claimedBy: string,
-  ): Promise<void> {
+  async releaseTrigger(dep: DependencyKey, digest: string, claimedBy: string): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
@@ -176,6 +154,30 @@ export class DynamoDbDependencyStore implements DependencyStore {
       existing.map((dep) => keys.dependency(dep.registry, dep.repository, dep.tag, taskName)),
     );
   }
+}
+
+/**
+ * The claim of an edge for a push, as one conditional update: claimTrigger sends it alone, and
+ * RunOpenings within the transaction that writes the run it triggers.
+ */
+export function claimUpdate(dep: DependencyKey, push: { digest: string; at: string }, claimedBy: string) {
+  return {
+    Key: keys.dependency(dep.registry, dep.repository, dep.tag, dep.taskName),
+    UpdateExpression: 'SET lastTriggeredDigest = :d, lastTriggeredBy = :r, lastTriggeredAtMs = :t REMOVE tagGoneAt',
+    // Two events read as newer at the same moment must not both build: the later push
+    // wins the claim (the greater digest on a tie, as the image state decides).
+    ConditionExpression:
+      'attribute_exists(PK) AND digest <> :d AND (attribute_not_exists(lastTriggeredDigest) OR lastTriggeredDigest <> :d) AND ' +
+      '(attribute_not_exists(lastTriggeredAtMs) OR lastTriggeredAtMs < :t OR (lastTriggeredAtMs = :t AND lastTriggeredDigest < :d))',
+    ExpressionAttributeValues: { ':d': push.digest, ':r': claimedBy, ':t': claimTime(push.at) },
+  };
+}
+
+/** A claim's push time, compared as epoch milliseconds (registries write ISO times with different precision and offsets). */
+export function claimTime(at: string): number {
+  const time = Date.parse(at);
+  if (Number.isNaN(time)) throw new ValidationError(`the push time "${at}" is not a date`, 'occurredAt');
+  return time;
 }
 
 function baseId(dep: BaseOf): string {

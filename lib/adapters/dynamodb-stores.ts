@@ -2,11 +2,12 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../domain/ports';
 import { createDocumentClient } from './dynamodb-client';
 import { DynamoDbBuildSlotStore } from './dynamodb-build-slot-store';
-import { DynamoDbDeferralStore } from './dynamodb-deferral-store';
 import { DynamoDbDeliveryStore } from './dynamodb-delivery-store';
 import { DynamoDbDependencyStore } from './dynamodb-dependency-store';
+import { DynamoDbGateStore } from './dynamodb-gate-store';
 import { DynamoDbImageStateStore } from './dynamodb-image-state-store';
 import { DynamoDbPollStateStore } from './dynamodb-poll-state-store';
+import { DynamoDbRunOpenings } from './dynamodb-run-openings';
 import { DynamoDbRunStore } from './dynamodb-run-store';
 import { DynamoDbTaskStore } from './dynamodb-task-store';
 import { DynamoDbTimerStateStore } from './dynamodb-timer-state-store';
@@ -28,7 +29,8 @@ export interface DynamoDbStores {
   webhooks: DynamoDbWebhookStore;
   deliveries: DynamoDbDeliveryStore;
   slots: DynamoDbBuildSlotStore;
-  deferrals: DynamoDbDeferralStore;
+  openings: DynamoDbRunOpenings;
+  gates: DynamoDbGateStore;
   timerStates: DynamoDbTimerStateStore;
   pollStates: DynamoDbPollStateStore;
 }
@@ -45,7 +47,8 @@ export function createDynamoDbStores(options: DynamoDbStoresOptions): DynamoDbSt
     webhooks: new DynamoDbWebhookStore({ client, tableName }),
     deliveries: new DynamoDbDeliveryStore({ client, tableName, clock: options.clock }),
     slots: new DynamoDbBuildSlotStore({ client, tableName }),
-    deferrals: new DynamoDbDeferralStore({ client, tableName, clock: options.clock }),
+    openings: new DynamoDbRunOpenings({ client, tableName, clock: options.clock }),
+    gates: new DynamoDbGateStore({ client, tableName, clock: options.clock }),
     timerStates: new DynamoDbTimerStateStore({ client, tableName }),
     pollStates: new DynamoDbPollStateStore({ client, tableName }),
   };

@@ -15,7 +15,7 @@ export const TABLE_DEFINITION = {
     { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
     { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
     // Sparse: only runs still Queued or Running carry GSI3 keys, so crash recovery reads
-    // what is unfinished instead of filtering the whole run history.
+    // what is unfinished instead of filtering the whole run history (keys.unfinishedRuns).
     { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
   ] as readonly IndexDefinition[],
   ttlAttribute: 'expiresAt',
@@ -71,6 +71,15 @@ function baseImage(registry: string, repository: string, tag: string): string {
   return `${registry}/${repository}:${tag}`;
 }
 
+/**
+ * How many keys the unfinished runs' index (GSI3) is spread over: every run's creation and end
+ * writes it, and one key would take them all on one partition.
+ */
+export const UNFINISHED_SHARDS = 8;
+/** The one key earlier versions wrote every unfinished run under: read until their runs are gone. */
+const LEGACY_UNFINISHED = 'UNFINISHED';
+const unfinishedShard = (shard: number) => `${LEGACY_UNFINISHED}#${shard}`;
+
 export const keys = {
   task: (name: string): ItemKey => ({ PK: `TASK#${name}`, SK: 'TASK' }),
   taskList: (name: string) => ({ GSI1PK: 'TASKS', GSI1SK: name }),
@@ -89,7 +98,10 @@ export const keys = {
   run: (id: string): ItemKey => ({ PK: `RUN#${id}`, SK: 'RUN' }),
   allRuns: 'RUNS',
   taskRuns: (taskName: string) => `TASKRUNS#${taskName}`,
-  unfinishedRuns: 'UNFINISHED',
+  unfinishedRuns: (sequence: number) => unfinishedShard(sequence % UNFINISHED_SHARDS),
+  /** Every key an unfinished run can be under: the shards, then the legacy key. */
+  everyUnfinishedRuns: [...Array.from({ length: UNFINISHED_SHARDS }, (_, shard) => unfinishedShard(shard)), LEGACY_UNFINISHED],
+  legacyUnfinishedRuns: LEGACY_UNFINISHED,
   runCounter: (): ItemKey => ({ PK: 'COUNTER#runs', SK: 'COUNTER' }),
 
   webhook: (name: string): ItemKey => ({ PK: `WEBHOOK#${name}`, SK: 'WEBHOOK' }),
@@ -98,7 +110,7 @@ export const keys = {
   delivery: (key: string): ItemKey => ({ PK: `DELIVERY#${key}`, SK: 'DELIVERY' }),
 
   buildSlots: (taskName: string): ItemKey => ({ PK: `SLOTS#${taskName}`, SK: 'IMAGE_UPDATE' }),
-  deferrals: (root: string, upstreamTask: string) => `DEFER#${root}#${upstreamTask}`,
+  gate: (root: string, taskName: string): ItemKey => ({ PK: `GATE#${root}#${taskName}`, SK: 'GATE' }),
 
   timerState: (taskName: string, timerName: string): ItemKey => ({ PK: `TIMER#${taskName}#${timerName}`, SK: 'STATE' }),
 
@@ -106,8 +118,7 @@ export const keys = {
   allPolls: 'POLLS',
   pollHost: (host: string): ItemKey => ({ PK: `POLLHOST#${host}`, SK: 'STATE' }),
 
-  imageState: (registry: string, repository: string, tag: string): ItemKey => ({
-    PK: `IMAGE#${baseImage(registry, repository, tag)}`,
-    SK: 'STATE',
-  }),
+  imageState: (registry: string, repository: string, tag: string): ItemKey => keys.imageStateOf(baseImage(registry, repository, tag)),
+  /** The same item, by `registry/repository:tag`. */
+  imageStateOf: (ref: string): ItemKey => ({ PK: `IMAGE#${ref}`, SK: 'STATE' }),
 };

@@ -49,7 +49,8 @@ export function createAwsPorts(config: AwsConfig, clients: AwsClients = {}): Cas
     webhooks: stores.webhooks,
     deliveries: stores.deliveries,
     slots: stores.slots,
-    deferrals: stores.deferrals,
+    openings: stores.openings,
+    gates: stores.gates,
     timerStates: stores.timerStates,
     ...(config.timers && {
       scheduler: new EventBridgeTimerScheduler({

@@ -11,7 +11,8 @@ import type {
   Builder,
   BuildSlotStore,
   Clock,
-  DeferralStore,
+  GateStore,
+  RunOpenings,
   DeliveryStore,
   DependencyStore,
   DigestResolver,
@@ -43,7 +44,8 @@ export interface CascadePorts {
   webhooks: WebhookStore;
   deliveries: DeliveryStore;
   slots: BuildSlotStore;
-  deferrals: DeferralStore;
+  openings: RunOpenings;
+  gates: GateStore;
   timerStates: TimerStateStore;
   pollStates: PollStateStore;
   /** On AWS: EventBridge Scheduler. Locally absent: the stack ticks the timers itself. */

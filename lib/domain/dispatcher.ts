@@ -3,7 +3,7 @@
 import type { Candidate, Coordinator, ImageChange } from './coordination/coordinator';
 import { branchOf, decideGitCommit, decideImageUpdate } from './decisions';
 import { normalizeGitUrl } from './git-url';
-import type { DeliveryStore, DependencyStore, DigestResolver, TaskStore } from './ports';
+import type { DependencyStore, DigestResolver, TaskStore } from './ports';
 import type { RunService } from './run-service';
 import { settleEach, throwFirstFailure } from './concurrency';
 import type { GitEvent, ImageDeleteEvent, ImageEvent, ImageTagEvent, InboundEvent, RegistryCredential, Run } from './types';
@@ -17,7 +17,6 @@ export interface DispatchReport {
 export interface DispatcherDeps {
   tasks: TaskStore;
   dependencies: DependencyStore;
-  deliveries: DeliveryStore;
   runs: RunService;
   coordination: Coordinator;
   digests: DigestResolver;
@@ -87,14 +86,19 @@ export class Dispatcher {
     }
 
     const ready = await change.holdForUpstream(candidates, skip);
-    const { won, lost, failure } = await change.claim(ready);
-    for (const { task, reason } of lost) skip(task, reason);
-    // Every run is created before any is admitted: a build that ends at once and pushes must
-    // find all of this change's runs, so that what builds on several of them waits for them all.
-    const created = await this.createRuns(change, won);
-    const admitted = await settleEach(created, FAN_OUT_CONCURRENCY, async ({ run }) => this.deps.runs.admit(run));
+    // Every run is opened before any starts: a build that ends at once and pushes must find all
+    // of this change's runs, so that what builds on several of them waits for them all.
+    const opened = await this.openRuns(change, ready, skip);
+    await change.holdBehindSiblings();
+    const building = opened.filter((o) => o.building).map((o) => o.run);
+    const toAdmit = opened.filter((o) => !o.building);
+    await this.deps.runs.startMany(building);
+    for (const { run, reason } of opened.filter((o) => o.building)) report.started.push({ task: run.taskName as string, runId: run.id, reason });
+    // Those that found their task building wait behind it; a failure is reported after every run
+    // was tried, so that the queue tries the event again (a run not admitted is the reconciler's).
+    const admitted = await settleEach(toAdmit, FAN_OUT_CONCURRENCY, ({ run }) => this.deps.runs.admit(run));
     admitted.forEach((outcome, i) => {
-      const { run, reason } = created[i]!;
+      const { run, reason } = toAdmit[i]!;
       if (outcome.status === 'rejected') return;
       const admission = outcome.value;
       report.started.push({
@@ -103,46 +107,45 @@ export class Dispatcher {
         reason: admission.admitted === 'build' ? reason : `${reason}; it builds after ${admission.behind}${admission.superseded ? `, in place of ${admission.superseded}` : ''}`,
       });
     });
-    await change.releaseHeld();
-    // A run that exists but could not be admitted is admitted by the reconciler; the rest of
-    // this event is done, and the failure is reported so that the queue tries it again.
     throwFirstFailure(admitted);
-    if (failure !== undefined) throw failure;
     return report;
   }
 
-  /** The runs of the claimed dependents, under run ids reserved in one request; a failure gives the claims back. */
-  private async createRuns(change: ImageChange, won: Candidate[]): Promise<Array<{ run: Run; reason: string }>> {
-    if (won.length === 0) return [];
+  /** The runs of the candidates, opened with their claims under run ids reserved in one request: those that won. */
+  private async openRuns(change: ImageChange, ready: Candidate[], skip: (task: string, reason: string) => void): Promise<Array<{ run: Run; reason: string; building: boolean }>> {
+    if (ready.length === 0) return [];
     const { event, origin, pushedByRun } = change;
-    try {
-      const ids = await this.deps.runs.reserveIds(won.length);
-      const runs = await this.deps.runs.createTaskRuns(
-        won.map(({ task, dep }, i) => ({
-          task,
-          request: {
-            trigger: 'Image Update' as const,
-            cause: {
-              kind: 'image-update' as const,
-              base: `${event.registry}/${event.repository}:${event.tag}`,
-              oldDigest: dep.digest,
-              newDigest: event.digest,
-              source: event.source,
-              deliveryId: event.deliveryId,
-              occurredAt: event.occurredAt,
-              ...(pushedByRun !== undefined && { pushedByRun }),
-            },
-            origin,
+    const base = `${event.registry}/${event.repository}:${event.tag}`;
+    const ids = await this.deps.runs.reserveIds(ready.length);
+    const opened = await this.deps.runs.openTaskRuns(
+      ready.map((candidate, i) => ({
+        task: candidate.task,
+        request: {
+          trigger: 'Image Update' as const,
+          cause: {
+            kind: 'image-update' as const,
+            base,
+            oldDigest: candidate.dep.digest,
+            newDigest: event.digest,
+            source: event.source,
+            deliveryId: event.deliveryId,
+            occurredAt: event.occurredAt,
+            ...(pushedByRun !== undefined && { pushedByRun }),
           },
-          reserved: ids[i]!,
-        })),
-      );
-      return runs.map((run, i) => ({ run, reason: won[i]!.reason }));
-    } catch (error) {
-      // No runs exist for the claims: give them back so the queue's retry of this event can build.
-      await change.giveBack(won);
-      throw error;
-    }
+          origin,
+        },
+        reserved: ids[i]!,
+        ...change.claimOf(candidate),
+      })),
+    );
+    const won: Array<{ run: Run; reason: string; building: boolean }> = [];
+    opened.forEach(({ run, outcome }, i) => {
+      const { task, reason } = ready[i]!;
+      if (outcome.opened) won.push({ run, reason, building: outcome.building });
+      else if (outcome.lost === 'claim') skip(task.name, `a build of ${task.name} for ${base}@${event.digest} was already started`);
+      else skip(task.name, `${task.name} was already rebuilt for this change (${origin.root})`);
+    });
+    return won;
   }
 
   /**
@@ -187,25 +190,23 @@ export class Dispatcher {
         report.skipped.push({ task: task.name, reason: decision.reason });
         continue;
       }
-      const seen = `git#${task.name}#${event.commit}`;
-      if (!(await this.deps.deliveries.markSeen(seen, GIT_DEDUPE_SECONDS))) {
-        report.skipped.push({ task: task.name, reason: `a build of ${task.name} for commit ${event.commit} was already started` });
-        continue;
-      }
-      let run;
-      try {
-        run = await this.deps.runs.createTaskRun(task, {
+      // The commit is marked built for the task with the run, in one step: a redelivery finds it, a crash leaves neither.
+      const run = await this.deps.runs.createTaskRunOnce(
+        task,
+        {
           trigger: 'Git Commit',
           cause: { kind: 'git-commit', repoUrl: event.repoUrl, ref: event.ref, commit: event.commit, source: event.source, deliveryId: event.deliveryId },
           commit: event.commit,
           branch,
           origin: { root: `git:${normalizeGitUrl(event.repoUrl)}@${event.commit}`, via: [] },
-        });
-      } catch (error) {
-        await this.deps.deliveries.forget(seen);
-        throw error;
+        },
+        { key: `git#${task.name}#${event.commit}`, ttlSeconds: GIT_DEDUPE_SECONDS },
+      );
+      if (!run) {
+        report.skipped.push({ task: task.name, reason: `a build of ${task.name} for commit ${event.commit} was already started` });
+        continue;
       }
-      await this.deps.runs.startOrQueue(run.id);
+      await this.deps.runs.startOrQueue(run);
       report.started.push({ task: task.name, runId: run.id, reason: decision.reason });
     }
     return report;

@@ -1,4 +1,5 @@
 // Narrow interfaces the domain needs from the outside world. Adapters in lib/adapters implement them.
+import type { ConflictError } from './errors';
 import type {
   BuildContext,
   TaskTimer,
@@ -66,6 +67,8 @@ export interface RunStore {
    * (a late or duplicated state change never moves a run backwards).
    */
   transition(id: string, from: RunStatus[], changes: Partial<Run> & { status: RunStatus }): Promise<Run>;
+  /** Many transitions, in batches (one request for up to 100): for each, 'moved', or the ConflictError transition would throw. */
+  transitionMany(moves: Array<{ id: string; from: RunStatus[]; changes: Partial<Run> & { status: RunStatus } }>): Promise<Array<'moved' | ConflictError>>;
   list(query: RunQuery): Promise<Run[]>;
   /** Runs still Queued or Running, oldest first, for recovery after a crash. */
   listUnfinished(): Promise<Run[]>;
@@ -120,18 +123,78 @@ export interface TagDigest {
   platformDigest: string;
 }
 
+/** A run of cascade's that pushes a tag and has not finished: events for the tag wait for its result. */
+export interface Pusher {
+  runId: string;
+  taskName: string;
+  /** The change it builds for (its origin's root). */
+  root: string;
+}
+
+/** What a tag's state says of who pushes it: the run that last did, and the runs that will. */
+export interface TagPushers {
+  producer?: ImageProducer;
+  pushing: Pusher[];
+}
+
 /** Per tag: the newest digest seen, so that a late, older event never wins; and who pushed it. */
 export interface ImageStateStore {
   /** Records the digest if `occurredAt` is newer than what is stored. Returns whether it was recorded or equal. */
   recordIfNewer(registry: string, repository: string, tag: string, digest: string, occurredAt: string): Promise<'newer' | 'same' | 'older'>;
-  /** recordIfNewer, and the tag's producer read in the same request. */
-  recordPush(registry: string, repository: string, tag: string, digest: string, occurredAt: string): Promise<{ age: 'newer' | 'same' | 'older'; producer?: ImageProducer }>;
+  /** recordIfNewer, and the tag's producer and unfinished pushers read in the same request. */
+  recordPush(registry: string, repository: string, tag: string, digest: string, occurredAt: string): Promise<{ age: 'newer' | 'same' | 'older' } & TagPushers>;
+  /** The tag's producer and unfinished pushers, without recording anything. */
+  pushers(registry: string, repository: string, tag: string): Promise<TagPushers>;
   /** Records that a run of cascade's pushed `producer.digest` to the tag. */
   recordProducer(registry: string, repository: string, tag: string, producer: ImageProducer): Promise<void>;
+  /** The run will push no more to these tags (`registry/repository:tag`): it has finished. */
+  stopPushing(targets: string[], runId: string): Promise<void>;
   /** The newest digest seen for the tag, from any sender. */
   current(registry: string, repository: string, tag: string): Promise<{ digest: string; occurredAt: string } | undefined>;
   /** The run that last pushed the tag, if cascade did. */
   producer(registry: string, repository: string, tag: string): Promise<ImageProducer | undefined>;
+}
+
+/**
+ * A task run written with everything that makes it count, at once: the claim that triggered it,
+ * the mark that its change was built for its task, its place among the runs its change waits on
+ * (the gate: its task × its change), the tags it will push (so that their events wait for its
+ * result), and, for an Image Update run, its place in its task's build slots.
+ */
+export interface RunOpening {
+  /** Queued, under an id from RunStore.nextIds. */
+  run: Run;
+  /** The edge claim (DependencyStore.claimTrigger's rule); the opening fails when another holds it. */
+  claim?: { dep: DependencyKey; digest: string; at: string; claimedBy: string };
+  /** DeliveryStore.markSeen's rule on this key; the opening fails when it is seen. */
+  once?: { key: string; ttlSeconds: number };
+  /** Where the run pushes, `registry/repository:tag`. */
+  pushes: string[];
+  /** Take the building place in the task's slots if it is free (Image Update runs). */
+  build?: boolean;
+}
+
+export type OpeningOutcome =
+  /** Written. `building`: it took the building place; false when it was taken (admit it to wait). */
+  | { opened: true; building: boolean }
+  /** Nothing written: the claim or the mark belongs to another. */
+  | { opened: false; lost: 'claim' | 'once' };
+
+/** Writes runs with what makes them count, each whole or not at all, many in one request where it can. */
+export interface RunOpenings {
+  open(openings: RunOpening[]): Promise<OpeningOutcome[]>;
+}
+
+/**
+ * Per change and task, the runs of that task for that change not yet finished (entered by
+ * RunOpenings.open), and the events that wait for them: an event for a tag such a run pushes,
+ * or a task that builds on it too, waits until the last of them has finished.
+ */
+export interface GateStore {
+  /** Holds `deferred` while a run is in the gate: true; false (nothing written) when none is. */
+  hold(root: string, taskName: string, deferred: DeferredEvent): Promise<boolean>;
+  /** The run has finished: it leaves the gate. The last to leave takes what was held (returned, and gone). */
+  leave(root: string, taskName: string, runId: string): Promise<DeferredEvent[]>;
 }
 
 /**
@@ -155,12 +218,6 @@ export interface DeferredEvent {
   forTask?: string;
 }
 
-/** Events that wait for a run of an upstream task for the same change (`root`) to finish. */
-export interface DeferralStore {
-  defer(root: string, upstreamTask: string, deferred: DeferredEvent): Promise<void>;
-  /** Removes and returns every event held behind `upstreamTask` for `root`. */
-  take(root: string, upstreamTask: string): Promise<DeferredEvent[]>;
-}
 
 export interface WebhookStore {
   create(webhook: Webhook): Promise<void>;

@@ -2,12 +2,13 @@
 // start and end mean for other runs (claims, holds, build slots) is lib/domain/coordination's;
 // what its success means for its task (the bases it pulled) is DependencyCapture's.
 import { analyzeDockerfile } from '../dockerfile/analyze';
-import type { Admission, Coordinator } from './coordination/coordinator';
+import type { Admission, Coordinator, OpenRequest } from './coordination/coordinator';
+import { settleEach, throwFirstFailure } from './concurrency';
 import { parseBuildContext, validateContextPath } from './context';
 import type { DependencyCapture } from './dependency-capture';
 import { ConflictError, NotFoundError, RetryableError } from './errors';
 import type { QuickBuildInput } from './inputs';
-import type { Builder, Clock, LogStore, Queue, RunQuery, RunStore, SourceReader, TaskStore } from './ports';
+import type { Builder, Clock, LogStore, OpeningOutcome, Queue, RunQuery, RunStore, SourceReader, TaskStore } from './ports';
 import { renderTemplate, runDate } from './templates';
 import { validateImageTemplates } from './task-service';
 import type { BuildResult, BuildSpec, Run, RunCause, RunOrigin, Task, TaskHistory, Trigger } from './types';
@@ -37,6 +38,8 @@ interface NewRun {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
+/** How many builds of a fan-out are asked to start at once. */
+const START_CONCURRENCY = 16;
 /** How far past its limit one pass of pruning looks. */
 const PRUNE_WINDOW = 20;
 
@@ -57,8 +60,7 @@ export class RunService {
    * say whether it did, the run is returned Queued and its start is queued (startOrQueue).
    */
   async runTask(task: Task, request: RunRequest): Promise<Run> {
-    const run = await this.createTaskRun(task, request);
-    return this.startOrQueue(run);
+    return this.startOrQueue(await this.createTaskRun(task, request));
   }
 
   /** Run ids for runs about to be created, reserved with one request. */
@@ -66,19 +68,28 @@ export class RunService {
     return this.deps.runs.nextIds(count);
   }
 
-  /** Creates a Queued run of `task` without starting it. */
+  /** Creates a Queued run of `task` without starting it, opened with what makes it count (lib/domain/coordination). */
   async createTaskRun(task: Task, request: RunRequest): Promise<Run> {
-    const { id, sequence } = await this.deps.runs.nextId();
-    const run = this.taskRun(task, request, { id, sequence });
-    await this.deps.runs.create(run);
-    return run;
+    const [opened] = await this.openTaskRuns([{ task, request, reserved: await this.deps.runs.nextId() }]);
+    return (opened as { run: Run }).run;
   }
 
-  /** Queued runs of many tasks, under ids reserved before (reserveIds), written in batches. */
-  async createTaskRuns(entries: Array<{ task: Task; request: RunRequest; reserved: { id: string; sequence: number } }>): Promise<Run[]> {
+  /** createTaskRun, unless the mark `once` is another's already (then undefined, and nothing written). */
+  async createTaskRunOnce(task: Task, request: RunRequest, once: NonNullable<OpenRequest['once']>): Promise<Run | undefined> {
+    const [opened] = await this.openTaskRuns([{ task, request, reserved: await this.deps.runs.nextId(), once }]);
+    return opened?.outcome.opened ? opened.run : undefined;
+  }
+
+  /**
+   * Queued runs of many tasks, under ids reserved before (reserveIds), each opened with its
+   * claim and mark (lib/domain/coordination): many in one request, each whole or not at all.
+   */
+  async openTaskRuns(
+    entries: Array<{ task: Task; request: RunRequest; reserved: { id: string; sequence: number } } & Pick<OpenRequest, 'claim' | 'once'>>,
+  ): Promise<Array<{ run: Run; outcome: OpeningOutcome }>> {
     const runs = entries.map(({ task, request, reserved }) => this.taskRun(task, request, reserved));
-    await this.deps.runs.createMany(runs);
-    return runs;
+    const outcomes = await this.deps.coordination.open(runs.map((run, i) => ({ run, ...(entries[i]?.claim && { claim: entries[i].claim }), ...(entries[i]?.once && { once: entries[i].once }) })));
+    return runs.map((run, i) => ({ run, outcome: outcomes[i] as OpeningOutcome }));
   }
 
   private taskRun(task: Task, request: RunRequest, reserved: { id: string; sequence: number }): Run {
@@ -154,9 +165,7 @@ export class RunService {
       ({ buildId } = await this.deps.builder.start({ runId, spec: run.spec, ...(options.retry && { earlierAttemptsSince: run.createdAt }) }));
     } catch (error) {
       if (error instanceof RetryableError) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      await this.deps.logs.append(runId, `cascade: the build could not be started: ${message}\n`);
-      return this.finish(run, { status: 'Error', error: `the build could not be started: ${message}` });
+      return this.failToStart(run, error);
     }
     try {
       return await this.deps.runs.transition(runId, ['Queued'], {
@@ -172,6 +181,28 @@ export class RunService {
   }
 
   /**
+   * Starts the builds of many Queued runs (a fan-out), and records them Running in batches
+   * rather than one request each. Each is started as start() would; a run the builder cannot
+   * take now is queued to start later (startOrQueue).
+   */
+  async startMany(runs: Run[]): Promise<void> {
+    const started = await settleEach(runs, START_CONCURRENCY, async (run): Promise<{ id: string; buildId: string } | undefined> => {
+      try {
+        return { id: run.id, buildId: (await this.deps.builder.start({ runId: run.id, spec: run.spec })).buildId };
+      } catch (error) {
+        if (error instanceof RetryableError) await this.deps.queue.send({ type: 'start-run', runId: run.id });
+        else await this.failToStart(run, error);
+        return undefined;
+      }
+    });
+    const builds = started.flatMap((s) => (s.status === 'fulfilled' && s.value ? [s.value] : []));
+    const startedAt = this.deps.clock.now().toISOString();
+    // A build may already have reported its result: a refused move leaves that result standing.
+    await this.deps.runs.transitionMany(builds.map(({ id, buildId }) => ({ id, from: ['Queued'], changes: { status: 'Running', buildId, startedAt } })));
+    throwFirstFailure(started);
+  }
+
+  /**
    * Starts a run now, or, when the builder is throttled or its answer was lost, later from the
    * queue (a start-run message, which starts it as a retry). Returns the run as it now is.
    */
@@ -184,6 +215,13 @@ export class RunService {
       await this.deps.queue.send({ type: 'start-run', runId });
       return typeof runOrId === 'string' ? this.get(runId) : runOrId;
     }
+  }
+
+  /** The builder refused the run: it ends in Error, saying why, in its log too. */
+  private async failToStart(run: Run, error: unknown): Promise<Run> {
+    const message = error instanceof Error ? error.message : String(error);
+    await this.deps.logs.append(run.id, `cascade: the build could not be started: ${message}\n`);
+    return this.finish(run, { status: 'Error', error: `the build could not be started: ${message}` });
   }
 
   /** Records a build's result once; a duplicate or late result changes nothing. */

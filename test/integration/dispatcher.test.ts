@@ -166,10 +166,10 @@ describe('image events', () => {
     expect(builder.started.length).toBe(before);
   });
 
-  it('gives the claim back when the run cannot be created, so the queue\'s retry builds once', async () => {
+  it('writes neither claim nor run when the run cannot be opened, so the queue\'s retry builds once', async () => {
     currentBase = digest(6);
     const before = builder.started.length;
-    const fault = jest.spyOn(stack.cascade.runs, 'createTaskRuns').mockRejectedValueOnce(new Error('DynamoDB unavailable'));
+    const fault = jest.spyOn(stack.cascade.runs, 'openTaskRuns').mockRejectedValueOnce(new Error('DynamoDB unavailable'));
     expect((await notify(registryHook, envelope('fault-1', digest(6), '2026-11-28T08:00:00.000Z'))).status).toBe(202);
     await stack.idle();
     expect(fault).toHaveBeenCalledTimes(2);

@@ -2,7 +2,7 @@
 // listings, and items left as they were. Its behaviour, shared with the memory store, is in
 // test/support/store-contract.ts.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbRunStore } from '../../lib/adapters/dynamodb-run-store';
 import { keys } from '../../lib/adapters/dynamodb-table';
 import { NotFoundError } from '../../lib/domain/errors';
@@ -96,6 +96,57 @@ describe('DynamoDbRunStore', () => {
       expect((await store.list({ top: 10, status: 'Canceled' })).map((r) => r.id)).toEqual([]);
       expect((await store.list({ top: 10, taskName: 'other' })).map((r) => r.id)).toEqual(['da10', 'da7', 'da4', 'da1']);
       expect((await store.list({ top: 10, taskName: 'other', status: 'Succeeded' })).map((r) => r.id)).toEqual(['da10', 'da1']);
+    });
+  });
+
+  describe('the unfinished runs, on keys of their own', () => {
+    const gsi3 = async (table: TestTable, id: string) => {
+      const item = (await table.client.send(new GetCommand({ TableName: table.tableName, Key: keys.run(id) }))).Item;
+      return item && [item.GSI3PK, item.GSI3SK];
+    };
+
+    it('spreads them over eight keys by sequence, keeps each on its key until it finishes, then takes it off', async () => {
+      const table = await withDynamoDb({ tablePrefix: 'runs' });
+      fresh.push(table);
+      const store = new DynamoDbRunStore({ client: table.client, tableName: table.tableName });
+      for (const sequence of [7, 8, 17]) await store.create(aRun(`da${sequence}`, sequence));
+      expect([await gsi3(table, 'da7'), await gsi3(table, 'da8'), await gsi3(table, 'da17')]).toEqual([
+        ['UNFINISHED#7', '000000000007'],
+        ['UNFINISHED#0', '000000000008'],
+        ['UNFINISHED#1', '000000000017'],
+      ]);
+      await store.transitionMany([{ id: 'da7', from: ['Queued'], changes: { status: 'Running' } }]);
+      await store.transition('da8', ['Queued'], { status: 'Running' });
+      expect([await gsi3(table, 'da7'), await gsi3(table, 'da8')]).toEqual([
+        ['UNFINISHED#7', '000000000007'],
+        ['UNFINISHED#0', '000000000008'],
+      ]);
+      await store.transitionMany([{ id: 'da7', from: ['Running'], changes: { status: 'Succeeded' } }]);
+      expect(await gsi3(table, 'da7')).toEqual([undefined, undefined]);
+    });
+
+    it('lists, with them, the runs an earlier version wrote under its one key, oldest first', async () => {
+      const table = await withDynamoDb({ tablePrefix: 'runs' });
+      fresh.push(table);
+      const store = new DynamoDbRunStore({ client: table.client, tableName: table.tableName });
+      await store.create(aRun('da3', 3));
+      await store.create(aRun('da5', 5, { status: 'Running' }));
+      // As the version before wrote them: every unfinished run under UNFINISHED.
+      for (const sequence of [2, 4, 9]) {
+        await store.create(aRun(`da${sequence}`, sequence));
+        await table.client.send(new UpdateCommand({ TableName: table.tableName, Key: keys.run(`da${sequence}`), UpdateExpression: 'SET GSI3PK = :legacy', ExpressionAttributeValues: { ':legacy': keys.legacyUnfinishedRuns } }));
+      }
+      expect((await store.listUnfinished()).map((run) => run.id)).toEqual(['da2', 'da3', 'da4', 'da5', 'da9']);
+      // Moved on, a legacy run stays where it was; finished, it leaves the index as any run does.
+      await store.transition('da4', ['Queued'], { status: 'Running' });
+      expect(await gsi3(table, 'da4')).toEqual([keys.legacyUnfinishedRuns, '000000000004']);
+      await store.transition('da2', ['Queued'], { status: 'Canceled' });
+      expect((await store.listUnfinished()).map((run) => [run.id, run.status])).toEqual([
+        ['da3', 'Queued'],
+        ['da4', 'Running'],
+        ['da5', 'Running'],
+        ['da9', 'Queued'],
+      ]);
     });
   });
 });

@@ -64,6 +64,7 @@ describe('DynamoDB stores', () => {
     expect(await stores.slots.admit('wired', 'zz1')).toEqual({ admitted: 'build' });
     expect(await stores.timerStates.claim('wired', 'nightly', t(3))).toBe(true);
     expect(await stores.pollStates.list()).toEqual([]);
-    expect(await stores.deferrals.take('root', 'wired')).toEqual([]);
+    expect(await stores.gates.leave('root', 'wired', 'zz1')).toEqual([]);
+    expect(await stores.openings.open([])).toEqual([]);
   });
 });

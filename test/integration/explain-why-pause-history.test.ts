@@ -145,14 +145,14 @@ describe('cascade why', () => {
   });
 
   it('links to the pushing run even when the push was read just before that run recorded it, and it finished meanwhile', async () => {
-    // The dispatcher reads the tag's producer and the unfinished runs at once; here the producer
-    // read comes first and misses the run's record, and the run has finished by the other read.
+    // The push is read as it stood before the run finished: the run among the tag's pushers, no
+    // producer yet. By the time the event would wait for it, the run has finished.
     const real = new DynamoDbImageStateStore({ client: table.client, tableName: table.tableName });
-    let stale = false;
+    let stale: { runId: string; taskName: string; root: string } | undefined = undefined;
     const imageState: typeof real = Object.assign(Object.create(real) as typeof real, {
       recordPush: async (...args: Parameters<typeof real.recordPush>) => {
         const recorded = await real.recordPush(...args);
-        return stale ? { age: recorded.age } : recorded;
+        return stale ? { age: recorded.age, pushing: [stale] } : recorded;
       },
     });
     const t = await cascadeOnDynamoDb(table, { imageState });
@@ -164,7 +164,7 @@ describe('cascade why', () => {
     const upstreamRun = first.started[0]!.runId;
     await t.cascade.runs.recordResult(succeeded(await t.cascade.runs.get(upstreamRun), [nodeBase(D2)], [{ reference: `${APP}/base-app:latest`, digest: A2 }]));
     await drain(t);
-    stale = true;
+    stale = { runId: upstreamRun, taskName: 'base-app', root: `image:${BASE}@${D2}` };
     const second = await t.cascade.dispatcher.dispatch(pushOf(APP, 'base-app', 'latest', A2, 'push-2'));
     const run = await t.cascade.runs.get(second.started[0]!.runId);
     expect(run.origin).toEqual({ root: `image:${BASE}@${D2}`, via: ['base-app'] });

@@ -5,8 +5,11 @@
 // What "as the adapter does" means here:
 // - each DynamoDB request the adapter sends is one atomic step, taken when the Interleaver says
 //   (interleaver.ts); a method that sends several requests (slot admission, the failure path of a
-//   conditional write, a take of held events) is several steps, so a test can run other callers
-//   between them exactly where DynamoDB could;
+//   conditional write, a gate's last leave, each transaction of run openings) is several steps,
+//   so a test can run other callers between them exactly where DynamoDB could;
+// - a transaction (run openings, runs.transitionMany) is one step that reads every condition
+//   before it writes anything, and writes all or nothing, as DynamoDB's TransactWriteItems; which
+//   openings go in one, and what is done with a cancelled one, is the adapters' own code;
 // - conditions, errors and `false` answers are the adapter's, and so are the orders of listings
 //   (items are keyed with lib/adapters/dynamodb-table.ts's keys and sorted as DynamoDB sorts them);
 // - records are copied on the way in (dropping undefined fields, as the adapters' marshalling
@@ -21,6 +24,8 @@
 import { RecordingBuilder } from './recording-builder';
 import { currentActor, immediately, type Interleaver } from './interleaver';
 import { keys, sequenceKey } from '../../lib/adapters/dynamodb-table';
+import { moveInTransactions, refusal, type Move, type Standing } from '../../lib/adapters/dynamodb-run-store';
+import { openInTransactions, type OpeningWrite } from '../../lib/adapters/dynamodb-run-openings';
 import type { DynamoDbStores } from '../../lib/adapters/dynamodb-stores';
 import type { CascadePorts } from '../../lib/domain/cascade';
 import { ConflictError, NotFoundError, RegistryError, ValidationError } from '../../lib/domain/errors';
@@ -28,24 +33,29 @@ import { normalizeGitUrl as defaultNormalizeGitUrl } from '../../lib/domain/git-
 import type {
   BuildSlotStore,
   Clock,
-  DeferralStore,
   DeferredEvent,
   DeliveryStore,
   DependencyCapture,
   DependencyKey,
   DependencyStore,
   DigestResolver,
+  GateStore,
   ImageStateStore,
   LogStore,
+  OpeningOutcome,
   PollState,
   PollStateStore,
   Queue,
   QueueMessage,
+  Pusher,
+  RunOpening,
+  RunOpenings,
   RunQuery,
   RunStore,
   SecretStore,
   SlotAdmission,
   TagDigest,
+  TagPushers,
   TaskStore,
   TimerStateStore,
   WebhookStore,
@@ -64,7 +74,8 @@ export interface Stores {
   webhooks: WebhookStore;
   deliveries: DeliveryStore;
   slots: BuildSlotStore;
-  deferrals: DeferralStore;
+  openings: RunOpenings;
+  gates: GateStore;
   timerStates: TimerStateStore;
   pollStates: PollStateStore;
 }
@@ -121,9 +132,38 @@ function refuseDuplicateKeys(batch: string[]): void {
   if (new Set(batch).size !== batch.length) throw new Error('ValidationException: Provided list of item keys contains duplicates');
 }
 
+/** TransactWriteItems refuses a transaction that names one item twice. */
+function refuseTwoWritesOfOneItem(items: string[]): void {
+  if (new Set(items).size !== items.length) throw new Error('ValidationException: Transaction request cannot include multiple operations on one item');
+}
+
 const BATCH_WRITE_LIMIT = 25;
 const BATCH_GET_LIMIT = 100;
 const TRANSACTION_LIMIT = 100;
+
+/**
+ * One write of a transaction: its condition, and its change. DynamoDB reads every condition of
+ * a transaction before it changes anything; a single conditional request is a transaction of one.
+ */
+interface MemoryWrite {
+  holds(): boolean;
+  apply(): void;
+}
+
+/** Writes all of them if every condition holds; else nothing, and the reason of each, as a cancelled transaction says. */
+function transact(writes: MemoryWrite[]): Array<{ code: string }> | undefined {
+  const codes = writes.map((write) => (write.holds() ? 'None' : 'ConditionalCheckFailed'));
+  if (codes.every((code) => code === 'None')) {
+    for (const write of writes) write.apply();
+    return undefined;
+  }
+  return codes.map((code) => ({ code }));
+}
+
+/** One conditional request: true and written, or false and nothing written. */
+function writeIfHolds(write: MemoryWrite): boolean {
+  return transact([write]) === undefined;
+}
 
 export interface MemoryPortOptions {
   /** Decides when each request happens; at once by default. */
@@ -284,12 +324,17 @@ export class MemoryRunStore extends MemoryPort implements RunStore {
   }
 
   async create(run: Run): Promise<void> {
-    const item = this.toItem(run);
+    const write = this.putNew(run);
     await this.call('create', run)(() => {
       // An expired run not yet swept still holds its id, as an item TTL has not removed does.
-      if (this.items.has(run.id)) throw new ConflictError(`run "${run.id}" already exists`);
-      this.items.set(run.id, item);
+      if (!writeIfHolds(write)) throw new ConflictError(`run "${run.id}" already exists`);
     });
+  }
+
+  /** The run written under its id, which nobody holds yet: a write of create, and of a run opening. */
+  putNew(run: Run): MemoryWrite {
+    const item = this.toItem(run);
+    return { holds: () => !this.items.has(run.id), apply: () => void this.items.set(run.id, item) };
   }
 
   async createMany(runs: Run[]): Promise<void> {
@@ -311,33 +356,47 @@ export class MemoryRunStore extends MemoryPort implements RunStore {
   }
 
   async transition(id: string, from: RunStatus[], changes: Partial<Run> & { status: RunStatus }): Promise<Run> {
-    if (from.length === 0) throw new ConflictError(`run "${id}" cannot move to ${changes.status} from no status`);
-    const given = stored(changes) as Partial<Run> & { status: RunStatus };
+    const move = { id, from, changes };
+    if (from.length === 0) throw refusal(move, undefined);
     const request = this.call('transition', id, from, changes);
-    const moved = await request(() => {
-      const item = this.items.get(id);
-      // As the adapter's condition: the item exists (expired or not), its status is one of
-      // `from`, and the identity fields given are the stored ones.
-      if (!item || !from.includes(item.run.status)) return undefined;
-      if (IDENTITY_FIELDS.some((field) => given[field] !== undefined && given[field] !== item.run[field])) return undefined;
-      const run = item.run as unknown as Record<string, unknown>;
-      for (const [field, value] of Object.entries(given)) {
-        if (!(IDENTITY_FIELDS as readonly string[]).includes(field)) run[field] = value;
-      }
-      if (given.keepUntil !== undefined) item.expiresAt = ttlOf(given.keepUntil);
-      return copy(item.run);
-    });
+    const moved = await request(() => (writeIfHolds(this.moveWrite(move)) ? copy((this.items.get(id) as { run: Run }).run) : undefined));
     if (moved) return moved;
     // The adapter reads the run again to say why the condition failed: a second request.
     return request(() => {
       const item = this.items.get(id);
-      if (!item || this.expired(item)) throw new NotFoundError('run', id);
-      if (!from.includes(item.run.status)) {
-        throw new ConflictError(`run "${id}" is ${item.run.status}, not ${from.join(' or ')}, so it cannot move to ${changes.status}`);
-      }
-      const field = IDENTITY_FIELDS.find((f) => given[f] !== undefined && given[f] !== item.run[f]);
-      throw new ValidationError(`a state change cannot alter run "${id}"'s ${field ?? 'identity'}`, field);
+      throw refusal(move, item && !this.expired(item) ? item.run : undefined);
     });
+  }
+
+  async transitionMany(moves: Move[]): Promise<Array<'moved' | ConflictError>> {
+    const request = this.call('transitionMany', moves);
+    return moveInTransactions(moves, (chunk) =>
+      request(() => {
+        refuseTwoWritesOfOneItem(chunk.map((move) => move.id));
+        // A failed condition answers with the run as it stood (ReturnValuesOnConditionCheckFailure).
+        const standing = chunk.map((move): Standing | undefined => this.items.get(move.id)?.run);
+        return transact(chunk.map((move) => this.moveWrite(move)))?.map((reason, i) => ({ ...reason, ...(reason.code !== 'None' && standing[i] && { current: copy(standing[i]) }) }));
+      }),
+    );
+  }
+
+  /** The adapter's conditional update: the run exists (expired or not), its status is one of `from`, and the identity fields given are its own. */
+  private moveWrite({ id, from, changes }: Move): MemoryWrite {
+    const given = stored(changes) as Partial<Run> & { status: RunStatus };
+    return {
+      holds: () => {
+        const item = this.items.get(id);
+        return !!item && from.includes(item.run.status) && IDENTITY_FIELDS.every((field) => given[field] === undefined || given[field] === item.run[field]);
+      },
+      apply: () => {
+        const item = this.items.get(id) as { run: Run; expiresAt?: number };
+        const run = item.run as unknown as Record<string, unknown>;
+        for (const [field, value] of Object.entries(given)) {
+          if (!(IDENTITY_FIELDS as readonly string[]).includes(field)) run[field] = value;
+        }
+        if (given.keepUntil !== undefined) item.expiresAt = ttlOf(given.keepUntil);
+      },
+    };
   }
 
   async list(query: RunQuery): Promise<Run[]> {
@@ -352,13 +411,19 @@ export class MemoryRunStore extends MemoryPort implements RunStore {
   }
 
   async listUnfinished(): Promise<Run[]> {
-    // As the sparse index: every run not finished, expired or not, oldest first.
-    return this.call('listUnfinished')(() =>
-      this.byNewest()
-        .reverse()
-        .filter((item) => !TERMINAL_STATUSES.includes(item.run.status))
-        .map((item) => copy(item.run)),
+    // As the sparse index: every run not finished, expired or not, oldest first; one Query per
+    // key, at once (this store writes none under the legacy key, which is read all the same).
+    const request = this.call('listUnfinished');
+    const shards = await Promise.all(
+      keys.everyUnfinishedRuns.map((shard) =>
+        request(() =>
+          this.byNewest()
+            .filter((item) => !TERMINAL_STATUSES.includes(item.run.status) && keys.unfinishedRuns(item.run.sequence) === shard)
+            .map((item) => copy(item.run)),
+        ),
+      ),
     );
+    return shards.flat().sort((a, b) => a.sequence - b.sequence);
   }
 
   async deleteMany(ids: string[]): Promise<void> {
@@ -454,21 +519,32 @@ export class MemoryDependencyStore extends MemoryPort implements DependencyStore
   }
 
   async claimTrigger(dep: DependencyKey, push: { digest: string; at: string }, claimedBy: string): Promise<boolean> {
+    const write = this.claimWrite(dep, push, claimedBy);
+    return this.call('claimTrigger', dep, push, claimedBy)(() => writeIfHolds(write));
+  }
+
+  /** The claim of the edge for the push: a write of claimTrigger, and of a run opening. */
+  claimWrite(dep: DependencyKey, push: { digest: string; at: string }, claimedBy: string): MemoryWrite {
     const at = Date.parse(push.at);
     if (Number.isNaN(at)) throw new ValidationError(`the push time "${push.at}" is not a date`, 'occurredAt');
-    return this.call('claimTrigger', dep, push, claimedBy)(() => {
-      const edge = this.edges.get(edgeKey(dep.registry, dep.repository, dep.tag, dep.taskName));
-      if (!edge || edge.dep.digest === push.digest || edge.dep.lastTriggeredDigest === push.digest) return false;
-      // Of two pushes at one instant the greater digest wins, as the image state decides.
-      const claimedAt = edge.lastTriggeredAtMs;
-      const claimed = edge.dep.lastTriggeredDigest;
-      if (claimedAt !== undefined && !(claimedAt < at || (claimedAt === at && claimed !== undefined && byKey(claimed, push.digest) < 0))) return false;
-      edge.dep.lastTriggeredDigest = push.digest;
-      edge.dep.lastTriggeredBy = claimedBy;
-      edge.lastTriggeredAtMs = at;
-      delete edge.dep.tagGoneAt;
-      return true;
-    });
+    const key = edgeKey(dep.registry, dep.repository, dep.tag, dep.taskName);
+    return {
+      holds: () => {
+        const edge = this.edges.get(key);
+        if (!edge || edge.dep.digest === push.digest || edge.dep.lastTriggeredDigest === push.digest) return false;
+        // Of two pushes at one instant the greater digest wins, as the image state decides.
+        const claimedAt = edge.lastTriggeredAtMs;
+        const claimed = edge.dep.lastTriggeredDigest;
+        return claimedAt === undefined || claimedAt < at || (claimedAt === at && claimed !== undefined && byKey(claimed, push.digest) < 0);
+      },
+      apply: () => {
+        const edge = this.edges.get(key) as Edge;
+        edge.dep.lastTriggeredDigest = push.digest;
+        edge.dep.lastTriggeredBy = claimedBy;
+        edge.lastTriggeredAtMs = at;
+        delete edge.dep.tagGoneAt;
+      },
+    };
   }
 
   async releaseTrigger(dep: DependencyKey, digest: string, claimedBy: string): Promise<void> {
@@ -554,6 +630,8 @@ interface ImageStateItem {
   occurredAt?: string;
   occurredAtMs?: number;
   producedBy?: ImageProducer;
+  /** By run id: the unfinished runs that push the tag (the adapter's `pushing:<run>` attributes). */
+  pushing?: Record<string, Pusher>;
 }
 
 export class MemoryImageStateStore extends MemoryPort implements ImageStateStore {
@@ -567,7 +645,7 @@ export class MemoryImageStateStore extends MemoryPort implements ImageStateStore
     return (await this.recordPush(registry, repository, tag, digest, occurredAt)).age;
   }
 
-  async recordPush(registry: string, repository: string, tag: string, digest: string, occurredAt: string): Promise<{ age: 'newer' | 'same' | 'older'; producer?: ImageProducer }> {
+  async recordPush(registry: string, repository: string, tag: string, digest: string, occurredAt: string): Promise<{ age: 'newer' | 'same' | 'older' } & TagPushers> {
     const time = Date.parse(occurredAt);
     if (Number.isNaN(time)) throw new ValidationError(`occurredAt "${occurredAt}" is not a date`, 'occurredAt');
     const key = stateKey(registry, repository, tag);
@@ -582,14 +660,38 @@ export class MemoryImageStateStore extends MemoryPort implements ImageStateStore
         (before.occurredAtMs === time && before.digest !== undefined && byKey(before.digest, digest) < 0);
       if (!newer) return undefined;
       this.items.set(key, { ...before, digest, occurredAt, occurredAtMs: time });
-      return { age: before?.digest === digest ? ('same' as const) : ('newer' as const), ...(before?.producedBy && { producer: copy(before.producedBy) }) };
+      return { age: before?.digest === digest ? ('same' as const) : ('newer' as const), ...tagPushers(before) };
     });
     if (recorded) return recorded;
     // The adapter reads the state again to tell `same` from `older`: a second request.
     return request(() => {
       const now = this.items.get(key);
-      return { age: now?.digest === digest ? ('same' as const) : ('older' as const), ...(now?.producedBy && { producer: copy(now.producedBy) }) };
+      return { age: now?.digest === digest ? ('same' as const) : ('older' as const), ...tagPushers(now) };
     });
+  }
+
+  async pushers(registry: string, repository: string, tag: string): Promise<TagPushers> {
+    return this.call('pushers', registry, repository, tag)(() => tagPushers(this.items.get(stateKey(registry, repository, tag))));
+  }
+
+  /** These runs will push `target`: a write of a run opening, which has no condition. */
+  pushingWrite(target: string, pushers: Pusher[]): MemoryWrite {
+    const kept = stored(pushers);
+    const key = keys.imageStateOf(target).PK;
+    return {
+      holds: () => true,
+      apply: () => {
+        const item = this.items.get(key) ?? {};
+        item.pushing = { ...item.pushing, ...Object.fromEntries(kept.map((pusher) => [pusher.runId, pusher])) };
+        this.items.set(key, item);
+      },
+    };
+  }
+
+  async stopPushing(targets: string[], runId: string): Promise<void> {
+    const request = this.call('stopPushing', targets, runId);
+    // One update per tag, at once; a tag the run does not push is left as it is.
+    await Promise.all(targets.map((target) => request(() => void delete this.items.get(keys.imageStateOf(target).PK)?.pushing?.[runId])));
   }
 
   async recordProducer(registry: string, repository: string, tag: string, producer: ImageProducer): Promise<void> {
@@ -613,6 +715,14 @@ export class MemoryImageStateStore extends MemoryPort implements ImageStateStore
       return producer && copy(producer);
     });
   }
+}
+
+/** The producer and the pushers of a tag's state, the pushers by run id as the adapter orders their attributes. */
+function tagPushers(item: ImageStateItem | undefined): TagPushers {
+  const pushing = Object.entries(item?.pushing ?? {})
+    .sort(([a], [b]) => byKey(a, b))
+    .map(([, pusher]) => copy(pusher));
+  return { ...(item?.producedBy && { producer: copy(item.producedBy) }), pushing };
 }
 
 const stateKey = (registry: string, repository: string, tag: string) => keys.imageState(registry, repository, tag).PK;
@@ -671,14 +781,20 @@ export class MemoryDeliveryStore extends MemoryPort implements DeliveryStore {
   }
 
   async markSeen(key: string, ttlSeconds: number): Promise<boolean> {
+    return this.call('markSeen', key, ttlSeconds)(() => writeIfHolds(this.markWrite(key, ttlSeconds)));
+  }
+
+  /** The mark that the key was seen, now: a write of markSeen, and of a run opening. */
+  markWrite(key: string, ttlSeconds: number): MemoryWrite {
     const now = epochSeconds(this.clock.now());
-    return this.call('markSeen', key, ttlSeconds)(() => {
-      const expiresAt = this.expiries.get(key);
+    return {
       // A record past its time counts as unseen, as one TTL has not yet removed does.
-      if (expiresAt !== undefined && expiresAt > now) return false;
-      this.expiries.set(key, now + Math.max(0, Math.ceil(ttlSeconds)));
-      return true;
-    });
+      holds: () => {
+        const expiresAt = this.expiries.get(key);
+        return expiresAt === undefined || expiresAt <= now;
+      },
+      apply: () => void this.expiries.set(key, now + Math.max(0, Math.ceil(ttlSeconds))),
+    };
   }
 
   async forget(key: string): Promise<void> {
@@ -687,7 +803,7 @@ export class MemoryDeliveryStore extends MemoryPort implements DeliveryStore {
 }
 
 // ---------------------------------------------------------------------------------------------
-// build slots and deferrals
+// build slots and gates
 
 /** As the adapter: each attempt loses only to a concurrent change of the same item. */
 const MAX_ADMIT_ATTEMPTS = 8;
@@ -702,12 +818,7 @@ export class MemoryBuildSlotStore extends MemoryPort implements BuildSlotStore {
   async admit(taskName: string, runId: string): Promise<SlotAdmission> {
     const request = this.call('admit', taskName, runId);
     for (let attempt = 0; attempt < MAX_ADMIT_ATTEMPTS; attempt += 1) {
-      const builds = await request(() => {
-        const slot = this.slot(taskName);
-        if (slot.building !== undefined && slot.building !== runId) return false;
-        slot.building = runId;
-        return true;
-      });
+      const builds = await request(() => writeIfHolds(this.buildingWrite(taskName, runId)));
       if (builds) return { admitted: 'build' };
       const waits = await request((): SlotAdmission | undefined => {
         const slot = this.slot(taskName);
@@ -757,6 +868,14 @@ export class MemoryBuildSlotStore extends MemoryPort implements BuildSlotStore {
     return this.call('get', taskName)(() => ({ ...this.items.get(taskName) }));
   }
 
+  /** The run takes the building place if it is free (or its own already): a write of admit, and of a run opening. */
+  buildingWrite(taskName: string, runId: string): MemoryWrite {
+    return {
+      holds: () => [undefined, runId].includes(this.items.get(taskName)?.building),
+      apply: () => void (this.slot(taskName).building = runId),
+    };
+  }
+
   private slot(taskName: string): { building?: string; waiting?: string } {
     const slot = this.items.get(taskName) ?? {};
     this.items.set(taskName, slot);
@@ -765,41 +884,104 @@ export class MemoryBuildSlotStore extends MemoryPort implements BuildSlotStore {
 }
 
 /**
- * Held events. The adapter gives each a week's TTL, which no read looks at (take returns what TTL
- * has not yet removed): here they are kept until taken.
+ * Per change and task, the runs in the gate and the events held until the last is out. The
+ * adapter gives the item a week's TTL, which no read looks at: here it is kept until emptied.
  */
-export class MemoryDeferralStore extends MemoryPort implements DeferralStore {
-  /** By `DEFER#root#upstream`, then by `<forTask or *>#<delivery>`. */
-  private readonly items = new Map<string, Map<string, DeferredEvent>>();
+export class MemoryGateStore extends MemoryPort implements GateStore {
+  /** By the gate's table key. An empty `runs` is the adapter's absent attribute. */
+  private readonly items = new Map<string, { runs: Set<string>; held: Map<string, DeferredEvent> }>();
 
   constructor(options: MemoryPortOptions = {}) {
-    super('deferrals', options);
+    super('gates', options);
   }
 
-  async defer(root: string, upstreamTask: string, deferred: DeferredEvent): Promise<void> {
-    const item = stored(deferred);
-    await this.call('defer', root, upstreamTask, deferred)(() => {
-      const pk = keys.deferrals(root, upstreamTask);
-      const held = this.items.get(pk) ?? new Map();
-      // One item per event and dependent: a redelivered deferral replaces itself.
-      held.set(`${deferred.forTask ?? '*'}#${deferred.event.deliveryId}`, item);
-      this.items.set(pk, held);
+  async hold(root: string, taskName: string, deferred: DeferredEvent): Promise<boolean> {
+    const kept = stored(deferred);
+    return this.call('hold', root, taskName, deferred)(() => {
+      const gate = this.items.get(keys.gate(root, taskName).PK);
+      if (!gate?.runs.size) return false;
+      // One entry per event and dependent: a redelivered hold replaces itself.
+      gate.held.set(`${deferred.forTask ?? '*'}#${deferred.event.deliveryId}`, kept);
+      return true;
     });
   }
 
-  async take(root: string, upstreamTask: string): Promise<DeferredEvent[]> {
-    const pk = keys.deferrals(root, upstreamTask);
-    const request = this.call('take', root, upstreamTask);
-    // A read, then one delete per item read.
-    const found = await request(() => [...(this.items.get(pk) ?? new Map<string, DeferredEvent>()).entries()].sort(([a], [b]) => byKey(a, b)).map(([sk, deferred]) => ({ sk, deferred: copy(deferred) })));
-    for (const { sk } of found) {
-      await request(() => {
-        const held = this.items.get(pk);
-        held?.delete(sk);
-        if (held?.size === 0) this.items.delete(pk);
-      });
+  async leave(root: string, taskName: string, runId: string): Promise<DeferredEvent[]> {
+    const pk = keys.gate(root, taskName).PK;
+    const request = this.call('leave', root, taskName, runId);
+    // The adapter's steps: out of the set; then, when nobody is left in, the item taken whole.
+    const othersIn = await request(() => {
+      const gate = this.items.get(pk);
+      gate?.runs.delete(runId);
+      return !!gate?.runs.size;
+    });
+    if (othersIn) return [];
+    return request(() => {
+      const gate = this.items.get(pk);
+      if (!gate || gate.runs.size > 0) return [];
+      this.items.delete(pk);
+      return [...gate.held.entries()].sort(([a], [b]) => byKey(a, b)).map(([, deferred]) => copy(deferred));
+    });
+  }
+
+  /** These runs enter the gate: a write of a run opening, which has no condition. */
+  enterWrite(root: string, taskName: string, runIds: string[]): MemoryWrite {
+    const pk = keys.gate(root, taskName).PK;
+    return {
+      holds: () => true,
+      apply: () => {
+        const gate = this.items.get(pk) ?? { runs: new Set<string>(), held: new Map<string, DeferredEvent>() };
+        for (const id of runIds) gate.runs.add(id);
+        this.items.set(pk, gate);
+      },
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// run openings
+
+/** The stores whose items a run opening writes. */
+export interface OpenedStores {
+  runs: MemoryRunStore;
+  dependencies: MemoryDependencyStore;
+  deliveries: MemoryDeliveryStore;
+  gates: MemoryGateStore;
+  imageStates: MemoryImageStateStore;
+  slots: MemoryBuildSlotStore;
+}
+
+/** Each transaction the adapter sends is one step, on the items of the stores it writes. */
+export class MemoryRunOpenings extends MemoryPort implements RunOpenings {
+  constructor(
+    private readonly stores: OpenedStores,
+    options: MemoryPortOptions = {},
+  ) {
+    super('openings', options);
+  }
+
+  async open(openings: RunOpening[]): Promise<OpeningOutcome[]> {
+    const request = this.call('open', openings);
+    return openInTransactions(openings, (writes) => request(() => transact(writes.map((write) => this.writeOf(write)))));
+  }
+
+  private writeOf(write: OpeningWrite): MemoryWrite {
+    switch (write.kind) {
+      case 'run':
+        return this.stores.runs.putNew(write.run);
+      case 'claim': {
+        const { dep, digest, at, claimedBy } = write.claim;
+        return this.stores.dependencies.claimWrite(dep, { digest, at }, claimedBy);
+      }
+      case 'once':
+        return this.stores.deliveries.markWrite(write.once.key, write.once.ttlSeconds);
+      case 'gate':
+        return this.stores.gates.enterWrite(write.root, write.taskName, write.runIds);
+      case 'pushing':
+        return this.stores.imageStates.pushingWrite(write.target, write.pushers);
+      case 'slot':
+        return this.stores.slots.buildingWrite(write.taskName, write.runId);
     }
-    return found.map(({ deferred }) => deferred);
   }
 }
 
@@ -1033,7 +1215,8 @@ export interface MemoryStores extends Stores {
   webhooks: MemoryWebhookStore;
   deliveries: MemoryDeliveryStore;
   slots: MemoryBuildSlotStore;
-  deferrals: MemoryDeferralStore;
+  openings: MemoryRunOpenings;
+  gates: MemoryGateStore;
   timerStates: MemoryTimerStateStore;
   pollStates: MemoryPollStateStore;
 }
@@ -1041,15 +1224,19 @@ export interface MemoryStores extends Stores {
 /** Every store, as createDynamoDbStores gives them, in memory. */
 export function memoryStores(options: MemoryStoresOptions = {}): MemoryStores {
   const { interleaver, clock = new ManualClock() } = options;
-  return {
-    tasks: new MemoryTaskStore({ interleaver, normalizeGitUrl: options.normalizeGitUrl }),
+  const opened: OpenedStores = {
     runs: new MemoryRunStore({ interleaver, runIdPrefix: options.runIdPrefix, clock }),
     dependencies: new MemoryDependencyStore({ interleaver }),
-    imageStates: new MemoryImageStateStore({ interleaver }),
-    webhooks: new MemoryWebhookStore({ interleaver }),
     deliveries: new MemoryDeliveryStore({ interleaver, clock }),
+    gates: new MemoryGateStore({ interleaver }),
+    imageStates: new MemoryImageStateStore({ interleaver }),
     slots: new MemoryBuildSlotStore({ interleaver }),
-    deferrals: new MemoryDeferralStore({ interleaver }),
+  };
+  return {
+    ...opened,
+    tasks: new MemoryTaskStore({ interleaver, normalizeGitUrl: options.normalizeGitUrl }),
+    webhooks: new MemoryWebhookStore({ interleaver }),
+    openings: new MemoryRunOpenings(opened, { interleaver }),
     timerStates: new MemoryTimerStateStore({ interleaver }),
     pollStates: new MemoryPollStateStore({ interleaver }),
   };

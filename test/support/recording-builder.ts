@@ -94,7 +94,9 @@ export class RecordingBuilder implements Builder {
 
   async describe(buildIds: string[]): Promise<BuildState[]> {
     this.described.push([...buildIds]);
-    return buildIds.map((buildId) => this.states.get(buildId) ?? { buildId, state: 'missing', reason: `no build ${buildId} in this test` });
+    // As a builder would: a build still open is running, unless the test scripted otherwise.
+    const open = new Set([...this.open.keys()].map((runId) => this.buildIds.get(runId)));
+    return buildIds.map((buildId) => this.states.get(buildId) ?? (open.has(buildId) ? { buildId, state: 'running' as const } : { buildId, state: 'missing' as const, reason: `no build ${buildId} in this test` }));
   }
 
   /** Run ids of the builds started and not finished, oldest first. */

@@ -4,7 +4,7 @@
 // failing on the other is a memory store that is not faithful. What is DynamoDB's own (keys,
 // items, TTL attributes, pagination, marshalling) is tested in test/integration/dynamodb-*.test.ts.
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/domain/errors';
-import type { Clock, DeferredEvent, PollState } from '../../lib/domain/ports';
+import type { Clock, DeferredEvent, OpeningOutcome, PollState, RunOpening } from '../../lib/domain/ports';
 import type { Dependency, ImageEvent, ImageProducer, Run, RunStatus, Task, TaskTimer, Webhook } from '../../lib/domain/types';
 import { ManualClock, type Stores } from './memory-ports';
 
@@ -339,6 +339,61 @@ export function storeContract(open: OpenStores): void {
       });
     });
 
+    describe('transitionMany', () => {
+      it('moves each run it can, and answers the others with the conflict transition would throw', async () => {
+        const { runs } = await fresh();
+        await runs.create(aRun('m1', 1));
+        await runs.create(aRun('m2', 2, { status: 'Running' }));
+        await runs.create(aRun('m4', 4));
+        const running = { status: 'Running' as const, startedAt: '2090-06-01T10:00:05.000Z' };
+        const outcomes = await runs.transitionMany([
+          { id: 'm1', from: ['Queued'], changes: { ...running, buildId: 'b1' } },
+          { id: 'm2', from: ['Queued'], changes: { ...running, buildId: 'b2' } },
+          { id: 'm3', from: ['Queued'], changes: { ...running, buildId: 'b3' } },
+          { id: 'm4', from: ['Queued'], changes: { ...running, buildId: 'b4' } },
+          { id: 'm1', from: [], changes: running },
+        ]);
+        expect(outcomes.map((o) => (o === 'moved' ? o : o.message))).toEqual([
+          'moved',
+          'run "m2" is Running, not Queued, so it cannot move to Running',
+          'run "m3" was not found, so it cannot move to Running',
+          'moved',
+          'run "m1" cannot move to Running from no status',
+        ]);
+        for (const outcome of outcomes) if (outcome !== 'moved') expect(outcome).toBeInstanceOf(ConflictError);
+        expect(await runs.get('m1')).toEqual({ ...aRun('m1', 1), ...running, buildId: 'b1' });
+        expect(await runs.get('m2')).toEqual(aRun('m2', 2, { status: 'Running' }));
+        expect(await runs.get('m3')).toBeUndefined();
+        expect(await runs.get('m4')).toEqual({ ...aRun('m4', 4), ...running, buildId: 'b4' });
+      });
+
+      it('moves 150 runs, in more than one transaction, each answered', async () => {
+        const { runs } = await fresh();
+        const ids = await runs.nextIds(150);
+        const done = new Set([3, 77, 120, 149]);
+        await runs.createMany(ids.map(({ id, sequence }) => aRun(id, sequence, done.has(sequence) ? { status: 'Succeeded' } : {})));
+        const outcomes = await runs.transitionMany(ids.map(({ id }) => ({ id, from: ['Queued'], changes: { status: 'Running' } })));
+        expect(outcomes.map((o, i) => [ids[i]?.sequence, o === 'moved' ? o : o.constructor.name])).toEqual(ids.map(({ sequence }) => [sequence, done.has(sequence) ? 'ConflictError' : 'moved']));
+        expect((await runs.list({ top: 200, status: 'Running' })).length).toBe(146);
+        expect(await runs.listUnfinished()).toHaveLength(146);
+        expect(await runs.transitionMany([])).toEqual([]);
+      });
+
+      it('throws, as transition does, at a move that would change who a run is', async () => {
+        const { runs } = await fresh();
+        await runs.create(aRun('v1', 1));
+        await expect(runs.transitionMany([{ id: 'v1', from: ['Queued'], changes: { status: 'Running', taskName: 'other' } }])).rejects.toThrow(ValidationError);
+        expect((await runs.get('v1'))?.status).toBe('Queued');
+      });
+
+      it('refuses two moves of one run in one transaction, moving neither', async () => {
+        const { runs } = await fresh();
+        await runs.create(aRun('w1', 1));
+        await expect(runs.transitionMany([{ id: 'w1', from: ['Queued'], changes: { status: 'Running' } }, { id: 'w1', from: ['Running'], changes: { status: 'Succeeded' } }])).rejects.toThrow(/multiple operations on one item/);
+        expect((await runs.get('w1'))?.status).toBe('Queued');
+      });
+    });
+
     describe('list', () => {
       const statuses: RunStatus[] = ['Succeeded', 'Failed', 'Succeeded', 'Running', 'Succeeded', 'Failed', 'Queued', 'Succeeded', 'Failed', 'Succeeded', 'Failed', 'Succeeded'];
 
@@ -393,6 +448,13 @@ export function storeContract(open: OpenStores): void {
       await runs.transition('u3', ['Running'], { status: 'Timeout' });
       await runs.transition('u4', ['Queued'], { status: 'Canceled' });
       expect(await runs.listUnfinished()).toEqual([{ ...aRun('u1', 1), status: 'Running' }]);
+    });
+
+    it('lists unfinished runs of every sequence, oldest first, however many keys they are spread over', async () => {
+      const { runs } = await fresh();
+      const sequences = [17, 3, 8, 1, 24, 9, 16, 2, 11, 30, 5, 4];
+      for (const sequence of sequences) await runs.create(aRun(`s${sequence}`, sequence, sequence % 5 === 0 ? { status: 'Failed' } : {}));
+      expect((await runs.listUnfinished()).map((r) => r.sequence)).toEqual(sequences.filter((n) => n % 5 !== 0).sort((a, b) => a - b));
     });
 
     describe('history', () => {
@@ -728,13 +790,15 @@ export function storeContract(open: OpenStores): void {
       expect(await imageStates.producer(REGISTRY, 'current/produced', '1')).toEqual(producer);
     });
 
-    it('recordPush reads the producer in the same request, whatever the push’s age', async () => {
-      const { imageStates } = await fresh();
-      expect(await imageStates.recordPush(REGISTRY, 'rp/base', '1', B, t(10))).toEqual({ age: 'newer' });
+    it('recordPush reads the producer and the pushers in the same request, whatever the push’s age', async () => {
+      const { imageStates, openings } = await fresh();
+      expect(await imageStates.recordPush(REGISTRY, 'rp/base', '1', B, t(10))).toEqual({ age: 'newer', pushing: [] });
       await imageStates.recordProducer(REGISTRY, 'rp/base', '1', producer);
-      expect(await imageStates.recordPush(REGISTRY, 'rp/base', '1', A, t(20))).toEqual({ age: 'newer', producer });
-      expect(await imageStates.recordPush(REGISTRY, 'rp/base', '1', A, t(20))).toEqual({ age: 'same', producer });
-      expect(await imageStates.recordPush(REGISTRY, 'rp/base', '1', C, t(5))).toEqual({ age: 'older', producer });
+      expect(await imageStates.recordPush(REGISTRY, 'rp/base', '1', A, t(20))).toEqual({ age: 'newer', producer, pushing: [] });
+      await openings.open([anOpening(taskRun('da7', 7), { pushes: [`${REGISTRY}/rp/base:1`] })]);
+      const pushing = [{ runId: 'da7', taskName: 'app', root: ROOT }];
+      expect(await imageStates.recordPush(REGISTRY, 'rp/base', '1', A, t(20))).toEqual({ age: 'same', producer, pushing });
+      expect(await imageStates.recordPush(REGISTRY, 'rp/base', '1', C, t(5))).toEqual({ age: 'older', producer, pushing });
       expect(await imageStates.current(REGISTRY, 'rp/base', '1')).toEqual({ digest: A, occurredAt: t(20) });
     });
 
@@ -763,6 +827,35 @@ export function storeContract(open: OpenStores): void {
       await imageStates.recordProducer(REGISTRY, 'current/late-producer', '1', { ...producer, digest: B, runId: 'da6' });
       expect(await imageStates.current(REGISTRY, 'current/late-producer', '1')).toEqual({ digest: B, occurredAt: '2026-11-28T04:20:00.000Z' });
       expect(await imageStates.producer(REGISTRY, 'current/late-producer', '1')).toEqual({ ...producer, digest: B, runId: 'da6' });
+    });
+
+    it('pushers reads the producer and the runs pushing the tag, without recording anything', async () => {
+      const { imageStates, openings } = await fresh();
+      expect(await imageStates.pushers(REGISTRY, 'pp/base', '1')).toEqual({ pushing: [] });
+      await imageStates.recordProducer(REGISTRY, 'pp/base', '1', producer);
+      await openings.open([anOpening(taskRun('da9', 9, { taskName: 'b-task' }), { pushes: [`${REGISTRY}/pp/base:1`] }), anOpening(taskRun('da10', 10), { pushes: [`${REGISTRY}/pp/base:1`] })]);
+      // By run id, as DynamoDB orders text: da10 before da9.
+      expect(await imageStates.pushers(REGISTRY, 'pp/base', '1')).toEqual({
+        producer,
+        pushing: [
+          { runId: 'da10', taskName: 'app', root: ROOT },
+          { runId: 'da9', taskName: 'b-task', root: ROOT },
+        ],
+      });
+      expect(await imageStates.current(REGISTRY, 'pp/base', '1')).toBeUndefined();
+    });
+
+    it('stopPushing removes the run from each tag it pushed, and leaves other runs and tags as they are', async () => {
+      const { imageStates, openings } = await fresh();
+      const [one, two, other] = ['sp/one:1', 'sp/two:1', 'sp/other:1'].map((ref) => `${REGISTRY}/${ref}`) as [string, string, string];
+      await openings.open([anOpening(taskRun('da1', 1), { pushes: [one, two] }), anOpening(taskRun('da2', 2, { taskName: 'b-task' }), { pushes: [two] })]);
+      await imageStates.stopPushing([one, two, other], 'da1');
+      await imageStates.stopPushing([one], 'da1'); // again: harmless
+      expect(await imageStates.pushers(REGISTRY, 'sp/one', '1')).toEqual({ pushing: [] });
+      expect(await imageStates.pushers(REGISTRY, 'sp/two', '1')).toEqual({ pushing: [{ runId: 'da2', taskName: 'b-task', root: ROOT }] });
+      // A tag the run never pushed gets no state of its own.
+      expect(await imageStates.pushers(REGISTRY, 'sp/other', '1')).toEqual({ pushing: [] });
+      expect(await imageStates.recordPush(REGISTRY, 'sp/other', '1', A, t(1))).toEqual({ age: 'newer', pushing: [] });
     });
   });
 
@@ -890,42 +983,199 @@ export function storeContract(open: OpenStores): void {
 
   });
 
-  describe('DeferralStore', () => {
-    it('holds events behind an upstream task for a change; take returns them once, by dependent then delivery', async () => {
-      const { deferrals } = await fresh();
-      await deferrals.defer('root-1', 'base-app', held('d-2', 'app-b'));
-      await deferrals.defer('root-1', 'base-app', held('d-1'));
-      await deferrals.defer('root-1', 'base-app', held('d-1', 'app-a'));
-      await deferrals.defer('root-1', 'other-base', held('d-3'));
-      await deferrals.defer('root-2', 'base-app', held('d-4'));
+  describe('RunOpenings', () => {
+    const TARGET = `${REGISTRY}/app/image:latest`;
+    const ONCE = { key: `origin#${ROOT}#app`, ttlSeconds: 3600 };
+    /** An Image Update run of `app` for the change ROOT, with everything that makes it count. */
+    const whole = (run: Run): RunOpening => anOpening(run, { claim: claimOf('app'), once: ONCE, pushes: [TARGET], build: true });
 
-      expect(await deferrals.take('root-1', 'base-app')).toEqual([held('d-1'), held('d-1', 'app-a'), held('d-2', 'app-b')]);
-      expect(await deferrals.take('root-1', 'base-app')).toEqual([]);
-      expect(await deferrals.take('root-1', 'other-base')).toEqual([held('d-3')]);
-      expect(await deferrals.take('root-2', 'base-app')).toEqual([held('d-4')]);
-      expect(await deferrals.take('root-3', 'base-app')).toEqual([]);
+    it('writes a run with its claim, its mark, its gate, its pushes and its building place', async () => {
+      const stores = await fresh();
+      const { openings, runs, dependencies, deliveries, gates, imageStates, slots } = stores;
+      await dependencies.replaceForTask('app', [edge('app', 'base/node')]);
+      const run = taskRun('da1', 1);
+      expect(await openings.open([whole(run)])).toEqual([{ opened: true, building: true }]);
+      expect(await runs.get('da1')).toEqual(run);
+      expect((await runs.listUnfinished()).map((r) => r.id)).toEqual(['da1']);
+      expect(await dependencies.listForTask('app')).toEqual([edge('app', 'base/node', { lastTriggeredDigest: B, lastTriggeredBy: 'd-1' })]);
+      expect(await deliveries.markSeen(ONCE.key, 3600)).toBe(false);
+      expect(await slots.get('app')).toEqual({ building: 'da1' });
+      expect(await imageStates.recordPush(REGISTRY, 'app/image', 'latest', C, START)).toEqual({ age: 'newer', pushing: [{ runId: 'da1', taskName: 'app', root: ROOT }] });
+      expect(await gates.hold(ROOT, 'app', held('d-9'))).toBe(true);
     });
 
-    it('a redelivered deferral replaces itself', async () => {
-      const { deferrals } = await fresh();
-      await deferrals.defer('root', 'up', held('d-1', 'app'));
-      await deferrals.defer('root', 'up', { ...held('d-1', 'app'), event: { ...held('d-1').event, digest: C } });
-      expect(await deferrals.take('root', 'up')).toEqual([{ ...held('d-1', 'app'), event: { ...held('d-1').event, digest: C } }]);
+    const claimedByAnother = (s: ContractStores) => s.dependencies.claimTrigger(edge('app', 'base/node'), { digest: B, at: START }, 'd-other');
+    const markedByAnother = (s: ContractStores) => s.deliveries.markSeen(ONCE.key, 3600);
+    it.each<[string, Array<(s: ContractStores) => Promise<unknown>>, 'claim' | 'once']>([
+      ['its edge claimed by another for the digest', [claimedByAnother], 'claim'],
+      ['its mark made by another', [markedByAnother], 'once'],
+      ['both', [claimedByAnother, markedByAnother], 'claim'],
+    ])('with %s, writes nothing and says what it lost to', async (_case, before, lost) => {
+      const stores = await fresh();
+      await stores.dependencies.replaceForTask('app', [edge('app', 'base/node')]);
+      for (const step of before) await step(stores);
+      const edges = await stores.dependencies.listForTask('app');
+      expect(await stores.openings.open([whole(taskRun('da1', 1))])).toEqual([{ opened: false, lost }]);
+      expect(await stores.runs.get('da1')).toBeUndefined();
+      expect(await stores.dependencies.listForTask('app')).toEqual(edges);
+      expect(await stores.slots.get('app')).toEqual({});
+      expect(await stores.imageStates.pushers(REGISTRY, 'app/image', 'latest')).toEqual({ pushing: [] });
+      expect(await stores.gates.hold(ROOT, 'app', held('d-9'))).toBe(false);
+      // The mark is still free, unless another made it.
+      expect(await stores.deliveries.markSeen(ONCE.key, 3600)).toBe(!before.includes(markedByAnother));
+    });
+
+    it('writes the run without the building place when another run builds', async () => {
+      const stores = await fresh();
+      await stores.dependencies.replaceForTask('app', [edge('app', 'base/node')]);
+      await stores.slots.admit('app', 'da0');
+      expect(await stores.openings.open([whole(taskRun('da1', 1))])).toEqual([{ opened: true, building: false }]);
+      expect(await stores.runs.get('da1')).toEqual(taskRun('da1', 1));
+      expect(await stores.slots.get('app')).toEqual({ building: 'da0' });
+      expect(await stores.imageStates.pushers(REGISTRY, 'app/image', 'latest')).toEqual({ pushing: [{ runId: 'da1', taskName: 'app', root: ROOT }] });
+    });
+
+    it('gives the building place to the first opening of a task in one call', async () => {
+      const { openings, slots } = await fresh();
+      const outcomes = await openings.open([anOpening(taskRun('da1', 1), { build: true }), anOpening(taskRun('da2', 2, { taskName: 'other' }), { build: true }), anOpening(taskRun('da3', 3), { build: true })]);
+      expect(outcomes).toEqual([
+        { opened: true, building: true },
+        { opened: true, building: true },
+        { opened: true, building: false },
+      ]);
+      expect(await slots.get('app')).toEqual({ building: 'da1' });
+      expect(await slots.get('other')).toEqual({ building: 'da2' });
+    });
+
+    it('opens runs entering one gate and pushing one tag in one call', async () => {
+      const { openings, gates, imageStates } = await fresh();
+      const runs = [taskRun('da1', 1), taskRun('da2', 2), taskRun('da3', 3)];
+      expect(await openings.open(runs.map((run) => anOpening(run, { pushes: [TARGET, `${REGISTRY}/app/image:${run.id}`] })))).toEqual(runs.map(() => ({ opened: true, building: false })));
+      expect((await imageStates.pushers(REGISTRY, 'app/image', 'latest')).pushing.map((p) => p.runId)).toEqual(['da1', 'da2', 'da3']);
+      expect((await imageStates.pushers(REGISTRY, 'app/image', 'da2')).pushing.map((p) => p.runId)).toEqual(['da2']);
+      expect(await gates.hold(ROOT, 'app', held('d-9'))).toBe(true);
+      expect(await gates.leave(ROOT, 'app', 'da1')).toEqual([]);
+      expect(await gates.leave(ROOT, 'app', 'da3')).toEqual([]);
+      expect(await gates.leave(ROOT, 'app', 'da2')).toEqual([held('d-9')]);
+    });
+
+    it('opens the runs of a change without an origin, and runs without a task, in their own gates', async () => {
+      const { openings, gates } = await fresh();
+      const quick = taskRun('da2', 2, { taskName: undefined, origin: undefined });
+      expect(await openings.open([anOpening(taskRun('da1', 1, { origin: undefined })), anOpening(quick)])).toEqual([
+        { opened: true, building: false },
+        { opened: true, building: false },
+      ]);
+      expect(await gates.hold('run:da1', 'app', held('d-9'))).toBe(true);
+      expect(await gates.hold(ROOT, 'app', held('d-9'))).toBe(false);
+    });
+
+    it('opens 40 runs in several requests, answering each', async () => {
+      const stores = await fresh();
+      const tasks = Array.from({ length: 40 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+      for (const task of tasks) await stores.dependencies.replaceForTask(task, [edge(task, 'base/node')]);
+      // Some lose their claim, one its mark, one finds its building place taken.
+      for (const task of ['t05', 't20']) await stores.dependencies.claimTrigger(edge(task, 'base/node'), { digest: B, at: START }, 'd-other');
+      await stores.deliveries.markSeen(`origin#${ROOT}#t33`, 3600);
+      await stores.slots.admit('t12', 'da0');
+      const opening = (task: string, i: number) =>
+        anOpening(taskRun(`da${i + 1}`, i + 1, { taskName: task }), { claim: claimOf(task), once: { key: `origin#${ROOT}#${task}`, ttlSeconds: 3600 }, pushes: [`${REGISTRY}/${task}/image:latest`], build: true });
+      const before = stores.requestCount();
+      const outcomes = await stores.openings.open(tasks.map(opening));
+      // Six writes an opening, 16 openings a transaction: three, each sent again once without its losers.
+      expect(stores.requestCount() - before).toBe(6);
+      const expected = (task: string): OpeningOutcome =>
+        task === 't05' || task === 't20' ? { opened: false, lost: 'claim' } : task === 't33' ? { opened: false, lost: 'once' } : { opened: true, building: task !== 't12' };
+      expect(outcomes).toEqual(tasks.map(expected));
+      const unfinished = (await stores.runs.listUnfinished()).map((r) => r.taskName);
+      expect(unfinished).toEqual(tasks.filter((task) => expected(task).opened));
+      expect(await stores.slots.get('t12')).toEqual({ building: 'da0' });
+      expect(await stores.slots.get('t13')).toEqual({ building: 'da14' });
+    });
+
+    it('refuses a run that exists already', async () => {
+      const { openings, runs } = await fresh();
+      await runs.create(taskRun('da1', 1, { status: 'Running' }));
+      await expect(openings.open([anOpening(taskRun('da1', 1))])).rejects.toThrow(ConflictError);
+      expect((await runs.get('da1'))?.status).toBe('Running');
+    });
+
+    it('refuses, writing nothing, a claim whose push time it cannot read', async () => {
+      const { openings, runs } = await fresh();
+      await expect(openings.open([anOpening(taskRun('da1', 1)), anOpening(taskRun('da2', 2), { claim: { ...claimOf('app'), at: 'yesterday' } })])).rejects.toThrow(ValidationError);
+      expect(await runs.get('da1')).toBeUndefined();
+    });
+
+    it('of concurrent openings on one claim, one wins', async () => {
+      const { openings, dependencies, runs } = await fresh();
+      await dependencies.replaceForTask('app', [edge('app', 'base/node')]);
+      const outcomes = (await Promise.all(Array.from({ length: 6 }, (_, i) => openings.open([anOpening(taskRun(`da${i + 1}`, i + 1), { claim: claimOf('app') })])))).flat();
+      expect(outcomes.filter((o) => o.opened)).toHaveLength(1);
+      expect(outcomes.filter((o) => !o.opened)).toEqual(Array.from({ length: 5 }, () => ({ opened: false, lost: 'claim' })));
+      expect(await runs.listUnfinished()).toHaveLength(1);
+    });
+  });
+
+  describe('GateStore', () => {
+    it('holds nothing while no run is in the gate', async () => {
+      const { gates } = await fresh();
+      expect(await gates.hold(ROOT, 'app', held('d-1'))).toBe(false);
+      expect(await gates.leave(ROOT, 'app', 'da1')).toEqual([]);
+      expect(await gates.hold(ROOT, 'app', held('d-1'))).toBe(false);
+    });
+
+    it('holds while a run is in; the last run out takes what was held, by dependent then delivery', async () => {
+      const { gates, openings } = await fresh();
+      await openings.open([anOpening(taskRun('da1', 1)), anOpening(taskRun('da2', 2)), anOpening(taskRun('da3', 3, { taskName: 'other' }))]);
+      expect(await gates.hold(ROOT, 'app', held('d-2', 'app-b'))).toBe(true);
+      expect(await gates.hold(ROOT, 'app', held('d-1'))).toBe(true);
+      expect(await gates.leave(ROOT, 'app', 'da1')).toEqual([]);
+      expect(await gates.leave(ROOT, 'app', 'da9')).toEqual([]); // never in: changes nothing
+      expect(await gates.hold(ROOT, 'app', held('d-1', 'app-a'))).toBe(true);
+      expect(await gates.hold('another-root', 'app', held('d-3'))).toBe(false);
+      expect(await gates.leave(ROOT, 'app', 'da2')).toEqual([held('d-1'), held('d-1', 'app-a'), held('d-2', 'app-b')]);
+      // Taken once: a leave again (after a crash) finds nothing; the gate holds no more.
+      expect(await gates.leave(ROOT, 'app', 'da2')).toEqual([]);
+      expect(await gates.hold(ROOT, 'app', held('d-4'))).toBe(false);
+      // Another task's gate for the same change is its own.
+      expect(await gates.leave(ROOT, 'other', 'da3')).toEqual([]);
+    });
+
+    it('a redelivered hold is one entry, the last one', async () => {
+      const { gates, openings } = await fresh();
+      await openings.open([anOpening(taskRun('da1', 1))]);
+      const again = { ...held('d-1', 'app'), event: { ...held('d-1').event, digest: C } };
+      await gates.hold(ROOT, 'app', held('d-1', 'app'));
+      await gates.hold(ROOT, 'app', again);
+      expect(await gates.leave(ROOT, 'app', 'da1')).toEqual([again]);
+    });
+
+    it('a gate opened again after its last run left holds anew', async () => {
+      const { gates, openings } = await fresh();
+      await openings.open([anOpening(taskRun('da1', 1))]);
+      await gates.hold(ROOT, 'app', held('d-1'));
+      expect(await gates.leave(ROOT, 'app', 'da1')).toEqual([held('d-1')]);
+      await openings.open([anOpening(taskRun('da2', 2))]);
+      expect(await gates.hold(ROOT, 'app', held('d-2'))).toBe(true);
+      expect(await gates.leave(ROOT, 'app', 'da2')).toEqual([held('d-2')]);
     });
 
     it('keeps held events past their week: only TTL, lazily, would remove them', async () => {
-      const { deferrals } = await fresh();
-      await deferrals.defer('root', 'up', held('d-1'));
+      const { gates, openings } = await fresh();
+      await openings.open([anOpening(taskRun('da1', 1))]);
+      await gates.hold(ROOT, 'app', held('d-1'));
       clock.advance(8 * 24 * 3600 * 1000);
-      expect(await deferrals.take('root', 'up')).toEqual([held('d-1')]);
+      expect(await gates.leave(ROOT, 'app', 'da1')).toEqual([held('d-1')]);
     });
 
-    it('of concurrent takes, each held event goes to at least one', async () => {
-      const { deferrals } = await fresh();
-      for (const id of ['d-1', 'd-2', 'd-3']) await deferrals.defer('root', 'up', held(id));
-      const taken = (await Promise.all([deferrals.take('root', 'up'), deferrals.take('root', 'up')])).flat();
-      expect(new Set(taken.map((d) => d.event.deliveryId))).toEqual(new Set(['d-1', 'd-2', 'd-3']));
-      expect(await deferrals.take('root', 'up')).toEqual([]);
+    it('of holds racing the last leave, each is taken by the leave or refused', async () => {
+      const { gates, openings } = await fresh();
+      await openings.open([anOpening(taskRun('da1', 1))]);
+      const ids = Array.from({ length: 8 }, (_, i) => `d-${i}`);
+      const [taken, ...holds] = await Promise.all([gates.leave(ROOT, 'app', 'da1'), ...ids.map((id) => gates.hold(ROOT, 'app', held(id)))]);
+      const accepted = ids.filter((_, i) => holds[i]);
+      expect((taken as DeferredEvent[]).map((d) => d.event.deliveryId).sort()).toEqual(accepted.sort());
+      expect(await gates.leave(ROOT, 'app', 'da1')).toEqual([]);
     });
   });
 
@@ -1061,8 +1311,22 @@ export function storeContract(open: OpenStores): void {
       ['slots.release freeing the place', (s) => s.slots.admit('t', 'r1'), (s) => s.slots.release('t', 'r1'), 2],
       ['slots.release of the waiting run', (s) => s.slots.admit('t', 'r1').then(() => s.slots.admit('t', 'r2')), (s) => s.slots.release('t', 'r2'), 3],
       ['slots.release by a run that is in no place (read to be sure)', (s) => s.slots.admit('t', 'r1'), (s) => s.slots.release('t', 'r9'), 4],
-      ['deferrals.take of 3 held events (one delete each)', (s) => Promise.all(['d1', 'd2', 'd3'].map((id) => s.deferrals.defer('root', 'up', held(id)))), (s) => s.deferrals.take('root', 'up'), 4],
-      ['deferrals.take of none', async () => {}, (s) => s.deferrals.take('root', 'up'), 1],
+      ['runs.transitionMany of 150 (two transactions)', (s) => s.runs.createMany(Array.from({ length: 150 }, (_, i) => aRun(`r${i}`, i + 1))), (s) => s.runs.transitionMany(Array.from({ length: 150 }, (_, i) => ({ id: `r${i}`, from: ['Queued'], changes: { status: 'Running' } }))), 2],
+      ['runs.transitionMany of 150, refusals in both transactions (each sent again without them)', (s) => s.runs.createMany(Array.from({ length: 150 }, (_, i) => aRun(`r${i}`, i + 1, i % 70 === 0 ? { status: 'Failed' } : {}))), (s) => s.runs.transitionMany(Array.from({ length: 150 }, (_, i) => ({ id: `r${i}`, from: ['Queued'], changes: { status: 'Running' } }))), 4],
+      ['runs.transitionMany from no status', async () => {}, (s) => s.runs.transitionMany([{ id: 'r1', from: [], changes: { status: 'Running' } }]), 0],
+      ['runs.listUnfinished (one Query per key, at once)', async () => {}, (s) => s.runs.listUnfinished(), 9],
+      ['openings.open of a run with everything', (s) => s.dependencies.replaceForTask('app', [edge('app', 'a')]), (s) => s.openings.open([anOpening(taskRun('r1', 1), { claim: claimOf('app', 'a'), once: { key: 'k', ttlSeconds: 60 }, pushes: ['r/x:1', 'r/y:1'], build: true })]), 1],
+      ['openings.open of one that loses its claim', async () => {}, (s) => s.openings.open([anOpening(taskRun('r1', 1), { claim: claimOf('app', 'a') })]), 1],
+      ['openings.open of two, one finding the building place taken (sent again without it)', (s) => s.slots.admit('app', 'r0'), (s) => s.openings.open([anOpening(taskRun('r1', 1), { build: true }), anOpening(taskRun('r2', 2, { taskName: 'b' }), { build: true })]), 2],
+      ['openings.open of 60, 4 writes each (three transactions)', async () => {}, (s) => s.openings.open(Array.from({ length: 60 }, (_, i) => anOpening(taskRun(`r${i}`, i + 1, { taskName: `t${i}` }), { pushes: [`r/t${i}:1`], build: true }))), 3],
+      ['openings.open of one with an unreadable push time', async () => {}, (s) => s.openings.open([anOpening(taskRun('r1', 1), { claim: { ...claimOf('app', 'a'), at: 'never' } })]).catch(() => {}), 0],
+      ['gates.hold while a run is in', (s) => s.openings.open([anOpening(taskRun('r1', 1))]), (s) => s.gates.hold(ROOT, 'app', held('d1')), 1],
+      ['gates.hold on an empty gate', async () => {}, (s) => s.gates.hold(ROOT, 'app', held('d1')), 1],
+      ['gates.leave with another run still in', (s) => s.openings.open([anOpening(taskRun('r1', 1)), anOpening(taskRun('r2', 2))]), (s) => s.gates.leave(ROOT, 'app', 'r1'), 1],
+      ['gates.leave by the last run (it takes what was held)', (s) => s.openings.open([anOpening(taskRun('r1', 1))]).then(() => s.gates.hold(ROOT, 'app', held('d1'))), (s) => s.gates.leave(ROOT, 'app', 'r1'), 2],
+      ['gates.leave of a gate nobody is in', async () => {}, (s) => s.gates.leave(ROOT, 'app', 'r1'), 2],
+      ['imageStates.pushers', async () => {}, (s) => s.imageStates.pushers(REGISTRY, 'a', '1'), 1],
+      ['imageStates.stopPushing of 3 tags (one update each)', (s) => s.openings.open([anOpening(taskRun('r1', 1), { pushes: ['r/x:1'] })]), (s) => s.imageStates.stopPushing(['r/x:1', 'r/y:1', 'r/z:1'], 'r1'), 3],
       ['webhooks.setSecrets of a missing webhook', async () => {}, (s) => s.webhooks.setSecrets('w', ['x']).catch(() => {}), 1],
       ['deliveries.markSeen', async () => {}, (s) => s.deliveries.markSeen('k', 60), 1],
       ['timerStates.claim', async () => {}, (s) => s.timerStates.claim('t', 'n', START), 1],
@@ -1200,6 +1464,23 @@ function edge(taskName: string, repository: string, overrides: Partial<Dependenc
 
 function hook(name: string, overrides: Partial<Webhook> = {}): Webhook {
   return { name, provider: 'distribution', secrets: ['s3cr3t-one', 's3cr3t-two'], loginServer: '127.0.0.1:5000', createdAt: '2024-05-01T10:00:00.000Z', ...overrides };
+}
+
+/** The change the runs of the opening and gate cases carry. */
+const ROOT = `image:${REGISTRY}/base/node:9-alpine@${B}`;
+
+/** A Queued Image Update run of `app` for the change ROOT. */
+function taskRun(id: string, sequence: number, overrides: Partial<Run> = {}): Run {
+  return aRun(id, sequence, { taskName: 'app', trigger: 'Image Update', origin: { root: ROOT, via: [] }, ...overrides });
+}
+
+function anOpening(run: Run, extra: Partial<RunOpening> = {}): RunOpening {
+  return { run, pushes: [], ...extra };
+}
+
+/** The claim of `task`'s edge to REGISTRY/repository:9-alpine for B, by delivery d-1. */
+function claimOf(task: string, repository = 'base/node'): NonNullable<RunOpening['claim']> {
+  return { dep: { taskName: task, registry: REGISTRY, repository, tag: '9-alpine' }, digest: B, at: START, claimedBy: 'd-1' };
 }
 
 function held(deliveryId: string, forTask?: string): DeferredEvent {

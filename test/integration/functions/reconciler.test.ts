@@ -57,6 +57,7 @@ describe('functions/reconciler', () => {
 
   it('marks a run whose build CodeBuild has no record of as Error, with the reason', async () => {
     const run = await running();
+    t.builder.states.set(run.buildId!, { buildId: run.buildId!, state: 'missing', reason: `no build ${run.buildId} in this test` });
     await createReconcilerHandler(t.cascade)();
     expect(await t.stores.runs.get('da1')).toMatchObject({ status: 'Error', error: `no build ${run.buildId} in this test; its result is unknown` });
   });

@@ -1,13 +1,13 @@
 // Random interleavings of what happens to cascade at once: pushes of a base (new digests,
-// redeliveries, a second webhook, newer digests told before older ones), builds ending (and telling of
-// their pushes), and the reconciler's pass, every store request ordered by fast-check's
-// scheduler. Whatever the order, on a diamond with a tail (base → a, b → c → d):
+// redeliveries, a second webhook, newer digests told before older ones), a handler killed part
+// way (its message delivered again), builds ending (and telling of their pushes), and the
+// reconciler's pass, every store request ordered by fast-check's scheduler. Whatever the order, on a diamond with a tail (base → a, b → c → d):
 //   - each task builds at most once for each (base, digest) it is triggered by;
 //   - no task ever has two builds running;
 //   - no change is lost: once everything has settled, every task's last build pulled what the
 //     registry holds of everything it builds on.
 import fc from 'fast-check';
-import { fromScheduler } from '../../support/interleaver';
+import { actingAs, fromScheduler, Gates, type Interleaver } from '../../support/interleaver';
 import { BASE_REGISTRY, digest, imageOf, memoryWorld, type MemoryWorld } from '../../support/memory-world';
 import type { BuildRequest } from '../../../lib/domain/ports';
 
@@ -18,11 +18,14 @@ const RUNS = Number(process.env.CASCADE_MODEL_RUNS ?? 1000);
 // keeps its delivery id, a second webhook has its own), and in any order.
 type Step =
   | { kind: 'push'; digest: number; delivery: number }
+  /** A push whose handling dies after `after` store requests (a killed process); the queue delivers it again. */
+  | { kind: 'crash'; digest: number; delivery: number; after: number }
   | { kind: 'finish' }
   | { kind: 'reconcile' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('push' as const), digest: fc.integer({ min: 1, max: 3 }), delivery: fc.integer({ min: 1, max: 2 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), digest: fc.integer({ min: 1, max: 3 }), delivery: fc.integer({ min: 1, max: 2 }), after: fc.integer({ min: 1, max: 8 }) }) },
   { weight: 3, arbitrary: fc.constant({ kind: 'finish' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'reconcile' as const }) },
 );
@@ -57,18 +60,36 @@ describe('the exactly-once rules, under random interleavings', () => {
   it(`hold for ${RUNS} random schedules of pushes, build ends and reconciler passes`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), fc.array(step, { minLength: 2, maxLength: 8 }), async (s, steps) => {
-        const w = memoryWorld({ interleaver: fromScheduler(s) });
+        // Every store request waits for the scheduler; an actor marked to crash stops at its nth.
+        const gates = new Gates(fromScheduler(s));
+        const crashAfter = new Map<string, number>();
+        const made = new Map<string, number>();
+        const interleaver: Interleaver = (call, act) => {
+          const actor = call.actor ?? '';
+          made.set(actor, (made.get(actor) ?? 0) + 1);
+          if (crashAfter.get(actor) === made.get(actor)) gates.crash(actor);
+          return gates.interleaver(call, act);
+        };
+        const w = memoryWorld({ interleaver });
         const settle = <T>(work: Promise<T>) => s.waitFor(work);
         await settle(setUp(w));
         const violations = watchBuilds(w);
         const start = w.clock.now().getTime();
         let newestPushed = 0;
 
-        const acting = steps.map(async (st) => {
+        const crashed: Array<{ digest: number; delivery: number }> = [];
+        const acting = steps.map(async (st, i) => {
           if (st.kind === 'push') {
             newestPushed += 1;
             const occurredAt = new Date(start + 1000 * st.digest).toISOString();
             await w.push(BASE, digest(String(st.digest)), { deliveryId: `webhook${st.delivery}-${st.digest}`, occurredAt });
+          } else if (st.kind === 'crash') {
+            newestPushed += 1;
+            const actor = `crashing ${i}`;
+            crashAfter.set(actor, st.after);
+            crashed.push(st);
+            // It never answers when it crashes: nobody waits for it.
+            void actingAs(actor, () => w.push(BASE, digest(String(st.digest)), { deliveryId: `webhook${st.delivery}-${st.digest}`, occurredAt: new Date(start + 1000 * st.digest).toISOString() }));
           } else if (st.kind === 'finish') {
             const [open] = w.builder.building();
             if (open) await w.finish(open);
@@ -78,6 +99,11 @@ describe('the exactly-once rules, under random interleavings', () => {
         });
         await s.waitIdle();
         await Promise.all(acting);
+        // The queue delivers each message whose handler died again; the reconciler starts what a crash left Queued.
+        for (const st of crashed) {
+          await settle(w.push(BASE, digest(String(st.digest)), { deliveryId: `webhook${st.delivery}-${st.digest}`, occurredAt: new Date(start + 1000 * st.digest).toISOString() }));
+        }
+        await settle(w.cascade.recovery.reconcile({ queuedGraceMs: 0 }));
         // Everything settles: the queue, then every open build, until nothing moves.
         await settle(w.finishAll());
 

@@ -2,7 +2,7 @@
 // each scenario is what a registry and the builds do, in an order chosen by the test, and what
 // is checked is which builds started. The two races found before by end-to-end drills are here
 // as deterministic interleavings: a push told of before its run's start is recorded, and a
-// producer read that is stale by the time it answers.
+// pusher that ends between the event's read of the tag and its wait in the pusher's gate.
 import { Gates, actingAs } from '../../support/interleaver';
 import { BASE_REGISTRY, digest, imageOf, memoryWorld, type MemoryWorld } from '../../support/memory-world';
 
@@ -111,7 +111,7 @@ describe('races, interleaved on purpose', () => {
     await w.task('base-app', { on: [BASE] });
     await w.task('web', { on: [imageOf('base-app')] });
     // base-app's run starts; hold its move to Running.
-    const running = gates.pauseAt({ port: 'runs', method: 'transition', actor: 'base push' });
+    const running = gates.pauseAt({ port: 'runs', method: 'transitionMany', actor: 'base push' });
     const basePush = actingAs('base push', () => w.push(BASE, digest('2')));
     await running.reached;
     // Its build pushed already, and the registry says so.
@@ -127,10 +127,10 @@ describe('races, interleaved on purpose', () => {
     ]);
   });
 
-  // The push event reads the unfinished runs and the tag's producer at once. Here the run ends
-  // between the two reads: the unfinished runs no longer show it, and the producer read first
-  // did not show its push yet. Reading the producer again finds it.
-  it('a producer read that is stale by the time the run ends is read again', async () => {
+  // The push event finds the run among the tag's pushers, and no producer yet; the run ends
+  // before the event can wait in its gate. Its push was recorded before it ended: reading the
+  // tag again finds it, and the event carries the run's change on.
+  it('a push whose pusher ends before the event can wait for it reads the producer again', async () => {
     const gates = new Gates();
     const w = memoryWorld({ interleaver: gates.interleaver });
     await w.task('base-app', { on: [BASE] });
@@ -138,12 +138,11 @@ describe('races, interleaved on purpose', () => {
     await w.push(BASE, digest('2'));
     const [request] = w.builder.started;
     const pushed = w.outputOf(request!.runId);
-    // The push event's read of the unfinished runs waits until the run has ended.
-    const unfinishedRead = gates.pauseAt({ port: 'runs', method: 'listUnfinished', actor: 'push' });
+    const hold = gates.pauseAt({ port: 'gates', method: 'hold', actor: 'push' });
     const push = actingAs('push', () => w.push(imageOf('base-app'), pushed));
-    await unfinishedRead.reached;
+    await hold.reached;
     await actingAs('result', () => w.finish(request!.runId, { tellPush: false }));
-    await unfinishedRead.release();
+    await hold.release();
     await push;
     await w.finishAll({ tellPushes: false });
     expect((await w.runs()).map((r) => [r.taskName, r.origin?.root])).toEqual([
@@ -156,14 +155,16 @@ describe('races, interleaved on purpose', () => {
     const gates = new Gates();
     const w = memoryWorld({ interleaver: gates.interleaver });
     await w.task('app', { on: [BASE] });
-    const claim = gates.pauseAt({ port: 'dependencies', method: 'claimTrigger', actor: 'first' });
+    const claim = gates.pauseAt({ port: 'openings', method: 'open', actor: 'first' });
     const first = actingAs('first', () => w.push(BASE, digest('2'), { deliveryId: 'a' }));
     await claim.reached;
     await actingAs('second', () => w.push(BASE, digest('2'), { deliveryId: 'b' }));
     await claim.release();
     await first;
-    expect(w.builder.started).toHaveLength(1);
-    expect(w.builder.started[0]?.runId).toBe('da1');
+    // The second opened first. Ids are reserved before the claim is known: the one that lost
+    // the race leaves its id unused, and writes nothing.
+    expect(w.builder.started.map((r) => r.runId)).toEqual(['da2']);
+    expect((await w.runs()).map((r) => [r.id, r.cause.kind === 'image-update' && r.cause.deliveryId])).toEqual([['da2', 'b']]);
   });
 });
 
