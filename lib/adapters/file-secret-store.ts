@@ -1,10 +1,9 @@
 // Local secret store: one JSON file readable only by the owner. Records keep `local:<name>`
 // references; the values never leave this file except through get().
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '../domain/errors';
 import type { SecretStore } from '../domain/ports';
+import { readPrivateFile, writePrivateFile } from './private-file';
 
 const REF_PREFIX = 'local:';
 // Names are JSON keys, never paths: any visible ASCII will do (hosts like [::1]:5000 included).
@@ -70,13 +69,8 @@ export class FileSecretStore implements SecretStore {
   }
 
   private async load(): Promise<SecretFile> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Object.create(null) as SecretFile;
-      throw err;
-    }
+    const text = await readPrivateFile(this.file);
+    if (text === undefined) return Object.create(null) as SecretFile;
     const parsed: unknown = JSON.parse(text);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new Error(`${this.file} is not a JSON object of secrets`);
@@ -86,24 +80,8 @@ export class FileSecretStore implements SecretStore {
     return secrets;
   }
 
-  private async save(secrets: SecretFile): Promise<void> {
-    await mkdir(this.directory, { recursive: true, mode: 0o700 });
-    // mkdir's mode is filtered by the umask and ignored for an existing directory.
-    await chmod(this.directory, 0o700);
-    const temp = `${this.file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    const handle = await open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(secrets, null, 2) + '\n', 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await rename(temp, this.file);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
+  private save(secrets: SecretFile): Promise<void> {
+    return writePrivateFile(this.file, JSON.stringify(secrets, null, 2) + '\n');
   }
 }
 

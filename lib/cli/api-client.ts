@@ -5,6 +5,7 @@ import type { DependencyGraph } from '../domain/graph';
 import type { ExplainAnswer, WhyAnswer } from '../domain/explain';
 import type { TimerView } from '../domain/timer-service';
 import type { TaskDetail, WebhookView } from './format';
+import type { ApiTokenView } from '../local/api-tokens';
 import { ApiError, IamAuthorizationError, UnreachableError } from './errors';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
@@ -40,6 +41,8 @@ export interface ApiClientOptions {
   timeoutMs?: number;
   /** Requests go unsigned when absent, as the local stack expects. */
   signer?: RequestSigner;
+  /** The local stack's API token to send as `Authorization: Bearer`, if there is one. */
+  token?: () => Promise<string | undefined>;
   fetch?: typeof fetch;
 }
 
@@ -73,12 +76,14 @@ export class CascadeApiClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
   private readonly signer?: RequestSigner;
+  private readonly token?: () => Promise<string | undefined>;
   private readonly fetch: typeof fetch;
 
   constructor(baseUrl: string, options: ApiClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.signer = options.signer;
+    this.token = options.token;
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
@@ -197,6 +202,18 @@ export class CascadeApiClient {
     await this.send('DELETE', `/api/webhooks/${segment(name)}`);
   }
 
+  async listTokens(): Promise<ApiTokenView[]> {
+    return (await this.json<{ tokens: ApiTokenView[] }>('GET', '/api/tokens')).tokens;
+  }
+
+  createToken(name: string): Promise<ApiTokenView & { token: string }> {
+    return this.json('POST', '/api/tokens', { name });
+  }
+
+  async revokeToken(name: string): Promise<void> {
+    await this.send('DELETE', `/api/tokens/${segment(name)}`);
+  }
+
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.send(method, path, body);
     const text = await response.text();
@@ -213,6 +230,8 @@ export class CascadeApiClient {
     // Encoded once, so the bytes a signature covers are the bytes sent.
     const bytes = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
     const plain: Record<string, string> = bytes === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' };
+    const token = await this.token?.();
+    if (token !== undefined) plain.authorization = `Bearer ${token}`;
     // Outside the try below: no credentials is the user's to fix, not an unreachable server.
     const headers = this.signer ? await this.signer.sign({ method, url, headers: plain, body: bytes }) : plain;
     let response: Response;

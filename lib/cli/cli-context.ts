@@ -4,6 +4,7 @@ import type { AwsIamSignerOptions } from './aws-iam-signer';
 import { resolveApiAuth } from './api-auth';
 import { CascadeApiClient, DEFAULT_API_URL, type RequestSigner } from './api-client';
 import { UsageError } from './errors';
+import { savedToken } from './saved-logins';
 
 export interface CliIo {
   stdin: NodeJS.ReadableStream;
@@ -52,9 +53,18 @@ export class CliContext {
       }
       const auth = resolveApiAuth(parsed, this.io.env);
       const signer = auth.kind === 'aws-iam' ? lazySigner({ region: auth.region, profile: this.io.env.AWS_PROFILE?.trim() || undefined, credentials: this.io.awsCredentials }) : undefined;
-      this.client = new CascadeApiClient(url, { signer, fetch: this.io.fetch });
+      // A local stack's token: CASCADE_TOKEN, else what `cascade login` saved for this API.
+      const env = this.io.env;
+      const token = signer ? undefined : async () => env.CASCADE_TOKEN?.trim() || (await savedToken(env, url));
+      this.client = new CascadeApiClient(url, { signer, token, fetch: this.io.fetch });
     }
     return this.client;
+  }
+
+  /** A client of the same API sending `token`, whatever is saved: to try a token before keeping it. */
+  apiWithToken(token: string): CascadeApiClient {
+    const api = this.api();
+    return new CascadeApiClient(api.baseUrl, { token: async () => token, fetch: this.io.fetch });
   }
 
   out(text: string | Uint8Array): void {

@@ -10,20 +10,26 @@ const MAX_PASSWORD_BYTES = 64 * 1024;
  * The password piped to `--password-stdin`, minus one trailing newline (the one `echo` adds).
  * `example` is the command to show when nothing was piped.
  */
-export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream, example: string): Promise<string> {
+export function readPasswordFromStdin(stdin: NodeJS.ReadableStream, example: string): Promise<string> {
+  return readSecretFromStdin(stdin, { what: 'password', flag: '--password-stdin', example });
+}
+
+/** A secret (a password, a token) piped to `flag`, minus one trailing newline. */
+export async function readSecretFromStdin(stdin: NodeJS.ReadableStream, { what, flag, example }: { what: string; flag: string; example: string }): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stdin) {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     size += buffer.length;
-    if (size > MAX_PASSWORD_BYTES) throw new UsageError('stdin holds more than 64 KiB: pipe only the password to --password-stdin');
+    if (size > MAX_PASSWORD_BYTES) throw new UsageError(`stdin holds more than 64 KiB: pipe only the ${what} to ${flag}`);
     chunks.push(buffer);
   }
-  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-  if (password === '') {
-    throw new UsageError(`no password arrived on stdin: pipe it in, e.g. printf '%s' "$PASSWORD" | ${example}`);
+  const secret = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (secret === '') {
+    const variable = what === 'password' ? '$PASSWORD' : `$${what.toUpperCase()}`;
+    throw new UsageError(`no ${what} arrived on stdin: pipe it in, e.g. printf '%s' "${variable}" | ${example}`);
   }
-  return password;
+  return secret;
 }
 
 /** Asks on `prompt` and reads one line of `stdin`; only "y" or "yes" agree. No answer is no. */

@@ -5,6 +5,7 @@ import { registerBuildCommand } from './commands/build';
 import { registerInsightCommands } from './commands/insight';
 import { registerRegistryCommands } from './commands/registry';
 import { registerTaskCommands } from './commands/task';
+import { registerTokenCommands } from './commands/token';
 import { registerUpCommand } from './commands/up';
 import { registerWebhookCommands } from './commands/webhook';
 import { UsageError } from './errors';
@@ -37,6 +38,7 @@ export function createProgram(ctx: CliContext): Command {
   registerBuildCommand(program, ctx);
   registerTaskCommands(program, ctx);
   registerWebhookCommands(program, ctx);
+  registerTokenCommands(program, ctx);
   registerInsightCommands(program, ctx);
 
   for (const command of allCommands(program)) {

@@ -25,11 +25,21 @@ import { createRouter } from '../http/router';
 import { createLocalDocumentClient, createTableIfMissing, startDynamoDbLocal } from './dynamodb-local';
 import { startHttpServer } from './http-server';
 import { InProcessQueue } from './in-process-queue';
+import { checkExposure, createAccessGuard, isLoopbackOnly, parsePublicUrl } from './access';
+import { ApiTokens } from './api-tokens';
+import { tokenRoutes } from './token-routes';
 
 export interface LocalStackOptions {
   port: number;
   dataDir: string;
+  /** The address to listen on; 127.0.0.1 when absent. Beyond loopback, API tokens are required. */
   host?: string;
+  /** The address registries and git hosts use (a reverse proxy, a tunnel); webhook URLs name it. */
+  publicUrl?: string;
+  /** PEM certificate and key: the stack speaks HTTPS. */
+  tls?: { certFile: string; keyFile: string };
+  /** No API token is asked for, even beyond loopback. */
+  insecureNoAuth?: boolean;
   log?: (line: string) => void;
   /** Plain-HTTP registries beyond loopback ones, which are always spoken to over HTTP. */
   insecureRegistries?: string[];
@@ -56,7 +66,11 @@ const SWEEP_MS = 60 * 60 * 1000;
 type BuildahBuilderResultSink = ConstructorParameters<typeof BuildahBuilder>[0]['onResult'];
 
 export interface LocalStack {
+  /** Where this machine reaches the stack. */
   url: string;
+  /** Where registries and git hosts reach it: --public-url, or `url`. */
+  publicUrl: string;
+  tokens: ApiTokens;
   port: number;
   cascade: Cascade;
   queue: InProcessQueue;
@@ -75,6 +89,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const log = options.log ?? ((line: string) => console.log(line));
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const host = options.host ?? '127.0.0.1';
+  const tokens = new ApiTokens({ dataDir });
+  const access = { host, tokens, insecureNoAuth: options.insecureNoAuth, ...(options.publicUrl !== undefined && { publicUrl: parsePublicUrl(options.publicUrl) }) };
+  // Before anything starts: a stack anyone on the network could drive does not start at all.
+  await checkExposure(access, dataDir);
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`cascade: while stopping: ${String(error)}`));
@@ -145,13 +164,32 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     holder.cascade = cascade;
     const routes = createRouter([...apiRoutes, ...webhookRoutes], cascade);
-    const server = await startHttpServer(async (request) => {
-      const response = await routes(request);
-      if (request.path !== '/health') log(`${request.method} ${redactPath(request.path)} ${response.status}`);
-      return response;
-    }, { port: options.port, host: options.host });
+    const localRoutes = createRouter(tokenRoutes, tokens);
+    const guard = createAccessGuard(access);
+    const server = await startHttpServer(
+      async (request) => {
+        const response = await (request.path.startsWith('/api/tokens') ? localRoutes : routes)(request);
+        if (request.path !== '/health') log(`${request.method} ${redactPath(request.path)} ${response.status}`);
+        return response;
+      },
+      {
+        port: options.port,
+        host,
+        tls: options.tls,
+        screen: async (head) => {
+          const refusal = await guard(head);
+          if (refusal) log(`${head.method} ${redactPath(head.path)} ${refusal.status} (refused before reading)`);
+          return refusal;
+        },
+      },
+    );
     stops.push(() => server.close());
-    publicUrl = server.url;
+    publicUrl = options.publicUrl?.replace(/\/+$/, '') ?? server.url;
+    if (isLoopbackOnly(host) && !options.insecureNoAuth && !(await tokens.any())) {
+      log(`cascade: the API asks for no token: anyone on this machine may use it. To require one, run "cascade token create --name NAME --data-dir ${dataDir}" (it applies at once)`);
+    } else if (options.insecureNoAuth) {
+      log(`cascade: --insecure-no-auth: anyone who can reach ${host}:${server.port} may use the API`);
+    }
 
     const recovered = await cascade.recovery.recoverAfterRestart();
     if (recovered.restarted.length + recovered.failed.length > 0) {
@@ -189,6 +227,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     return {
       url: server.url,
+      publicUrl,
+      tokens,
       port: server.port,
       cascade,
       queue,

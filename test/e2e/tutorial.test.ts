@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Run } from '../../lib/domain/types';
 import { RegistryClient } from '../../lib/images/registry-client';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
@@ -13,6 +12,7 @@ import { startRegistry, type RegistryProcess } from '../../lib/local/registry-pr
 import { createAppRepository, writeBaseContext } from '../../lib/local/tutorial-files';
 import { startForwardingRecorder, type ForwardingRecorder } from '../support/forwarding-recorder';
 import { rememberSecrets } from '../support/secrets';
+import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(240_000);
 
@@ -43,16 +43,6 @@ async function ok(args: string[], stdin = ''): Promise<string> {
 
 async function runs(): Promise<Run[]> {
   return JSON.parse(await ok(['task', 'list-runs', '--top', '100', '--output', 'json'])) as Run[];
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 function createTask(name: string, extra: string[] = []): Promise<string> {

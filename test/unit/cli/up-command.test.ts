@@ -41,7 +41,7 @@ describe('cascade up', () => {
     const stop = jest.fn(async () => undefined);
     startStack.mockImplementation(async (options) => {
       options.log?.('dynamodb ready');
-      return { url: `http://127.0.0.1:${options.port}`, stop } as unknown as Awaited<ReturnType<typeof startLocalStack>>;
+      return { url: `http://127.0.0.1:${options.port}`, publicUrl: `http://127.0.0.1:${options.port}`, stop } as unknown as Awaited<ReturnType<typeof startLocalStack>>;
     });
     const listenersBefore = process.listenerCount(signal);
     const up = startUp(['--port', '4321', '--data-dir', 'state']);
@@ -59,7 +59,7 @@ describe('cascade up', () => {
   });
 
   it('defaults to port 3000 and the .cascade folder', async () => {
-    startStack.mockImplementation(async () => ({ url: 'http://127.0.0.1:3000', stop: async () => undefined }) as unknown as Awaited<ReturnType<typeof startLocalStack>>);
+    startStack.mockImplementation(async () => ({ url: 'http://127.0.0.1:3000', publicUrl: 'http://127.0.0.1:3000', stop: async () => undefined }) as unknown as Awaited<ReturnType<typeof startLocalStack>>);
     const up = startUp([]);
     await until(() => up.out().includes('cascade is up'));
     expect(startStack).toHaveBeenCalledWith(expect.objectContaining({ port: 3000, dataDir: join(cwd, '.cascade') }));
@@ -74,5 +74,29 @@ describe('cascade up', () => {
     await expect(up.exit).resolves.toBe(1);
     expect(up.err()).toBe('error: could not start cascade: listen EADDRINUSE: address already in use 127.0.0.1:3000; port 3000 is taken: choose another with --port\n');
     expect(process.listenerCount('SIGINT')).toBe(before);
+  });
+
+  it('passes --host, --public-url, TLS files and --insecure-no-auth on, and names the public URL', async () => {
+    startStack.mockImplementation(async () => ({ url: 'https://127.0.0.1:3000', publicUrl: 'https://cascade.example.com', stop: async () => undefined }) as unknown as Awaited<ReturnType<typeof startLocalStack>>);
+    const up = startUp(['--host', '0.0.0.0', '--public-url', 'https://cascade.example.com/', '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--insecure-no-auth']);
+    await until(() => up.out().includes('cascade is up'));
+    expect(startStack).toHaveBeenCalledWith(
+      expect.objectContaining({ host: '0.0.0.0', publicUrl: 'https://cascade.example.com', insecureNoAuth: true, tls: { certFile: join(cwd, 'c.pem'), keyFile: join(cwd, 'k.pem') } }),
+    );
+    expect(up.out()).toBe('cascade is up at https://127.0.0.1:3000 (registries and git hosts: https://cascade.example.com)\nPress Ctrl-C to stop.\n');
+    process.emit('SIGINT', 'SIGINT');
+    await expect(up.exit).resolves.toBe(0);
+  });
+
+  it.each([
+    [['--tls-cert', 'c.pem'], 'error: --tls-cert and --tls-key go together: give both PEM files, e.g. --tls-cert cert.pem --tls-key key.pem\n'],
+    [['--tls-key', 'k.pem'], 'error: --tls-cert and --tls-key go together: give both PEM files, e.g. --tls-cert cert.pem --tls-key key.pem\n'],
+    [['--public-url', 'cascade.example.com'], 'error: --public-url: the public URL "cascade.example.com" is not a URL: give one such as https://cascade.example.com\n'],
+    [['--public-url', 'https://u:p@cascade.example.com'], 'error: --public-url: the public URL must not carry a user name or password\n'],
+  ])('refuses %j before starting anything (exit 2)', async (argv, message) => {
+    const up = startUp(argv);
+    await expect(up.exit).resolves.toBe(2);
+    expect(up.err()).toBe(message);
+    expect(startStack).not.toHaveBeenCalled();
   });
 });
