@@ -26,6 +26,13 @@ const pushSchema = z.object({
     .refine((r) => r.clone_url !== undefined || r.html_url !== undefined, 'expected clone_url or html_url'),
 });
 
+// What every ping carries (the webhook's id and configuration, and a proverb); the rest varies with the hook type.
+const pingSchema = z.object({
+  zen: z.string().min(1),
+  hook_id: z.number().int().positive(),
+  hook: z.object({}),
+});
+
 function normalizePush(req: WebhookRequest): NormalizeResult {
   const push = parseJsonAs(githubPayloadText(req, 'github'), pushSchema, 'github push payload');
   const { ref, after } = push;
@@ -64,7 +71,10 @@ export const githubProvider: WebhookProvider = {
   normalize(req: WebhookRequest): NormalizeResult {
     const type = req.headers['x-github-event'];
     if (!type) throw new ValidationError('missing X-GitHub-Event header', 'x-github-event');
-    if (type === 'ping') return { events: [], ignored: [{ reason: 'ping' }], ping: true };
+    if (type === 'ping') {
+      parseJsonAs(githubPayloadText(req, 'github'), pingSchema, 'github ping payload');
+      return { events: [], ignored: [{ reason: 'ping' }], ping: true };
+    }
     if (type === 'push') return normalizePush(req);
     return { events: [], ignored: [{ reason: `github event ${type} is not a push` }] };
   },

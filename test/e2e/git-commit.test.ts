@@ -145,7 +145,7 @@ it('builds the pushed commit, tagged with {{.Run.Commit}}, once per commit', asy
 });
 
 it('answers a ping with 200 and starts nothing', async () => {
-  const body = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
+  const body = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1, hook: { type: 'Repository', id: 1, events: ['push'] } });
   const answer = await fetch(hook.url, {
     method: 'POST',
     headers: {

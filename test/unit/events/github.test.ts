@@ -3,6 +3,10 @@ import { UnauthorizedError, ValidationError } from '../../../lib/domain/errors';
 import type { GitEvent, Webhook } from '../../../lib/domain/types';
 import { acceptsContentType } from '../../../lib/domain/webhook-provider';
 import { githubProvider } from '../../../lib/events/github';
+import { createCascade } from '../../../lib/domain/cascade';
+import { webhookRoutes } from '../../../lib/http/api-routes';
+import { createRouter } from '../../../lib/http/router';
+import { memoryCascadePorts } from '../../support/memory-ports';
 import type { WebhookRequest } from '../../../lib/domain/webhook-provider';
 import { RECEIVED_AT, fixtureJson, fixtureRequest } from './fixtures';
 import { rememberSecrets } from '../../support/secrets';
@@ -43,6 +47,23 @@ function changedFixture(file: string, change: (body: PushBody) => void): Record<
   return body;
 }
 
+/** `json` in the `payload` field, as GitHub sends it with content type application/x-www-form-urlencoded. */
+function formEncoded(event: string, json: string): WebhookRequest {
+  const rawBody = Buffer.from(new URLSearchParams({ payload: json }).toString());
+  return {
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-github-event': event, 'x-hub-signature-256': sign(rawBody) },
+    rawBody,
+    receivedAt: RECEIVED_AT,
+  };
+}
+
+/** The saved ping, changed by `change`. */
+function pingFixture(change: (body: Record<string, unknown>) => void = () => {}): Record<string, unknown> {
+  const body = fixtureJson('github', 'goplayground-ping.json');
+  change(body);
+  return body;
+}
+
 interface Row {
   name: string;
   request: () => WebhookRequest;
@@ -75,6 +96,12 @@ const rows: Row[] = [
   {
     name: 'octokit-ping.json',
     request: () => unsignedFixture('octokit-ping.json', 'ping'),
+    events: [],
+    ignored: ['ping'],
+  },
+  {
+    name: 'goplayground-ping.json form-encoded',
+    request: () => formEncoded('ping', fixtureRequest('github', 'goplayground-ping.json').rawBody.toString('utf8')),
     events: [],
     ignored: ['ping'],
   },
@@ -162,15 +189,7 @@ const rows: Row[] = [
   },
   {
     name: 'goplayground-push-branch.json form-encoded',
-    request: () => {
-      const json = fixtureRequest('github', 'goplayground-push-branch.json').rawBody.toString('utf8');
-      const rawBody = Buffer.from(new URLSearchParams({ payload: json }).toString());
-      return {
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-github-event': 'push', 'x-hub-signature-256': sign(rawBody) },
-        rawBody,
-        receivedAt: RECEIVED_AT,
-      };
-    },
+    request: () => formEncoded('push', fixtureRequest('github', 'goplayground-push-branch.json').rawBody.toString('utf8')),
     events: [
       {
         kind: 'git',
@@ -218,10 +237,44 @@ describe('github normalize', () => {
       () => ({ headers: { 'x-github-event': 'push', 'content-type': 'application/x-www-form-urlencoded' }, rawBody: Buffer.from('other=1'), receivedAt: '' }),
       /no payload field/,
     ],
+    ['a ping body that is not JSON', () => ({ ...delivery('ping', {}), rawBody: Buffer.from('zen=1') }), /github ping payload is not valid JSON/],
+    ['a ping body that is a JSON string', () => delivery('ping', 'zen'), /github ping payload is malformed: Invalid input: expected object, received string/],
+    ['a ping body that is not an object', () => delivery('ping', [pingFixture()]), /github ping payload is malformed: Invalid input: expected object, received array/],
+    ['a ping body that is empty', () => ({ ...delivery('ping', {}), rawBody: Buffer.alloc(0) }), /github ping payload is empty/],
+    ['a ping without zen', () => delivery('ping', pingFixture((b) => delete b.zen)), /github ping payload is malformed: zen: Invalid input: expected string, received undefined/],
+    ['a ping with an empty zen', () => delivery('ping', pingFixture((b) => (b.zen = ''))), /github ping payload is malformed: zen: Too small/],
+    ['a ping without hook_id', () => delivery('ping', pingFixture((b) => delete b.hook_id)), /github ping payload is malformed: hook_id: Invalid input: expected number, received undefined/],
+    ['a ping whose hook_id is a string', () => delivery('ping', pingFixture((b) => (b.hook_id = '20081052'))), /github ping payload is malformed: hook_id: Invalid input: expected number, received string/],
+    ['a ping whose hook_id is not a whole number', () => delivery('ping', pingFixture((b) => (b.hook_id = 1.5))), /github ping payload is malformed: hook_id: Invalid input: expected int, received number/],
+    ['a ping without hook', () => delivery('ping', pingFixture((b) => delete b.hook)), /github ping payload is malformed: hook: Invalid input: expected object, received undefined/],
+    ['a ping whose hook is not an object', () => delivery('ping', pingFixture((b) => (b.hook = 'web'))), /github ping payload is malformed: hook: Invalid input: expected object, received string/],
+    ['a form-encoded ping whose payload is not JSON', () => formEncoded('ping', '{zen'), /github ping payload is not valid JSON/],
   ])('%s is a ValidationError', (_name, request, message) => {
     const run = () => githubProvider.normalize(request(), webhook);
     expect(run).toThrow(ValidationError);
     expect(run).toThrow(message);
+  });
+});
+
+describe('github ping through the webhook route', () => {
+  async function answer(body: unknown): Promise<{ status: number; body: unknown }> {
+    const ports = memoryCascadePorts();
+    await ports.webhooks.create(webhook);
+    const route = createRouter(webhookRoutes, createCascade(ports));
+    const { headers, rawBody, receivedAt } = delivery('ping', body);
+    const response = await route({ method: 'POST', path: `/webhooks/${webhook.name}`, query: {}, headers, body: rawBody, receivedAt });
+    return { status: response.status, body: JSON.parse(response.body) };
+  }
+
+  it('answers the saved ping 200', async () => {
+    expect(await answer(pingFixture())).toEqual({ status: 200, body: { accepted: 0, ignored: [{ reason: 'ping' }] } });
+  });
+
+  it('answers a correctly signed ping without hook_id 400, naming the field', async () => {
+    expect(await answer(pingFixture((b) => delete b.hook_id))).toEqual({
+      status: 400,
+      body: { error: { code: 'invalid_input', message: 'github ping payload is malformed: hook_id: Invalid input: expected number, received undefined', field: 'body' } },
+    });
   });
 });
 
