@@ -4,6 +4,27 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+package_installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = 'install ok installed' ]
+}
+# Stops the docker-registry package's service and disables it; false when part of that failed.
+stop_packaged_registry() {
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry.service
+    return
+  fi
+  local stopped=true
+  # The package's init script writes the pid of the registry it starts there: no file, nothing started.
+  if [ -f /run/docker-registry.pid ]; then
+    service docker-registry stop || pkill -F /run/docker-registry.pid -x docker-registry || stopped=false
+  fi
+  update-rc.d docker-registry disable && $stopped
+}
+# Debian's docker-registry package starts a registry service when installed; a registry that was
+# there before this run may be one the machine relies on, and is left alone.
+registry_was_installed=false
+if package_installed docker-registry; then registry_was_installed=true; fi
+
 need=()
 command -v buildah >/dev/null || need+=(buildah)
 command -v docker-registry >/dev/null || need+=(docker-registry)
@@ -25,8 +46,12 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update
   apt-get install -y "${need[@]}"
 fi
-# Debian's docker-registry package may start a registry on :5000; cascade starts its own on free ports.
-pkill -f 'docker-registry serve /etc/docker/registry' 2>/dev/null || true
+# cascade starts its own registries on free ports: the service this run's install started (on :5000)
+# is stopped and kept from starting at boot.
+if [ "$registry_was_installed" = false ] && package_installed docker-registry; then
+  stop_packaged_registry ||
+    echo "setup: the docker-registry service its package started may still be running or enabled; cascade does not use it" >&2
+fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
