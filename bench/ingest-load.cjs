@@ -1,6 +1,7 @@
 // The ingest benchmark's load, in a process of its own (bench/run.ts starts it): autocannon
 // posting one signed GitHub push for `seconds`, each request with a delivery id of its own (the
-// signature covers the body only, as GitHub's does). Prints {rps, p99_ms, requests, non2xx, errors}.
+// signature covers the body only, as GitHub's does). Prints {rps, p99_ms, requests, non2xx,
+// errors, cpu_ms}: cpu_ms is this process's own CPU time, user and system, while it ran.
 const autocannon = require('autocannon');
 const { readFileSync } = require('node:fs');
 
@@ -24,7 +25,14 @@ autocannon(
       process.exit(1);
     }
     process.stdout.write(
-      JSON.stringify({ rps: Math.round(result.requests.average), p99_ms: result.latency.p99, requests: result.requests.total, non2xx: result.non2xx, errors: result.errors }),
+      JSON.stringify({
+        rps: Math.round(result.requests.average),
+        p99_ms: result.latency.p99,
+        requests: result.requests.total,
+        non2xx: result.non2xx,
+        errors: result.errors,
+        cpu_ms: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+      }),
     );
   },
 );

@@ -417,24 +417,58 @@ async function benchIngest(seconds: number) {
     const load = (duration: number) =>
       run(process.execPath, [join(__dirname, 'ingest-load.cjs'), `${server.url}/webhooks/github`, bodyFile, JSON.stringify(headers), String(duration)], { maxBuffer: 1 << 24 });
     await load(Math.max(3, Math.round(seconds / 2)));
+    // Where the 2 cores go while it runs: cascade's server (this process), DynamoDB Local, the load.
+    const before = { server: process.cpuUsage(), java: processCpuMs(dynamo.pid), at: performance.now() };
     const { stdout } = await load(seconds);
+    const wallMs = performance.now() - before.at;
+    const serverCpu = process.cpuUsage(before.server);
     rmSync(bodyFile, { force: true });
-    const result = JSON.parse(stdout) as { rps: number; p99_ms: number; non2xx: number; errors: number; requests: number };
+    const result = JSON.parse(stdout) as { rps: number; p99_ms: number; non2xx: number; errors: number; requests: number; cpu_ms: number };
+    const cores = (ms: number | undefined) => (ms === undefined ? undefined : round(ms / wallMs, 2));
+    const javaMs = processCpuMs(dynamo.pid);
+    const cpu_cores = {
+      cascade: cores((serverCpu.user + serverCpu.system) / 1000),
+      dynamodb_local: cores(javaMs !== undefined && before.java !== undefined ? javaMs - before.java : undefined),
+      load: cores(result.cpu_ms),
+    };
     // Requests still in flight when the load stopped finish before DynamoDB Local does.
     await new Promise((resolve) => setTimeout(resolve, 500));
     // The floor: the one write each delivery costs, made directly, as many at a time, as long.
     let writes = 0;
+    const floorBefore = { server: process.cpuUsage(), java: processCpuMs(dynamo.pid) };
     const until = performance.now() + seconds * 1000;
     await Promise.all(Array.from({ length: 32 }, async () => {
       while (performance.now() < until) await stores.deliveries.markSeen(`github#floor-${(writes += 1)}`, 3600);
     }));
-    return { ...result, bytes: Buffer.byteLength(body), queued, floor_rps: Math.round(writes / seconds) };
+    const floorServer = process.cpuUsage(floorBefore.server);
+    const floorJava = processCpuMs(dynamo.pid);
+    const floor_cpu_cores = {
+      writer: round((floorServer.user + floorServer.system) / 1000 / (seconds * 1000), 2),
+      dynamodb_local: floorJava !== undefined && floorBefore.java !== undefined ? round((floorJava - floorBefore.java) / (seconds * 1000), 2) : undefined,
+    };
+    return { ...result, bytes: Buffer.byteLength(body), queued, floor_rps: Math.round(writes / seconds), cpu_cores, floor_cpu_cores };
   } finally {
     await server.close();
     client.destroy();
     await dynamo.stop();
   }
 }
+
+/** CPU time (user and system, ms) a process has used, from /proc; undefined where there is no /proc. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name (which is in parentheses and may hold spaces): utime is the 14th field, stime the 15th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux's USER_HZ, which /proc/<pid>/stat counts in: 100 on every mainstream architecture. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** The Node.js major of the functions' Lambda runtime (scripts/setup.sh installs it), else this process's. */
 function lambdaNode(): string {
@@ -502,7 +536,7 @@ async function main(): Promise<void> {
     trigger: { events: trigger.events, p50_ms: trigger.p50_ms, p99_ms: trigger.p99_ms, items_read_per_event: trigger.items_read_p50 },
     trigger_with_1000_unfinished_elsewhere: { events: triggerBusy.events, p50_ms: triggerBusy.p50_ms, p99_ms: triggerBusy.p99_ms, items_read_per_event: triggerBusy.items_read_p50 },
     fanout: { tasks: fanout.tasks, seconds: fanout.seconds, dynamodb_requests: fanout.dynamodb_requests, requests_per_dependent: fanout.requests_per_dependent, unrelated_tasks: fanout.unrelated_tasks },
-    ingest: { rps: ingest.rps, p99_ms: ingest.p99_ms, body_bytes: ingest.bytes, requests: ingest.requests, non_2xx: ingest.non2xx },
+    ingest: { rps: ingest.rps, p99_ms: ingest.p99_ms, body_bytes: ingest.bytes, requests: ingest.requests, non_2xx: ingest.non2xx, cpu_cores: ingest.cpu_cores, floor_cpu_cores: ingest.floor_cpu_cores },
     cold_start: coldStart,
     floor: { trigger_p50_ms: trigger.floor_p50_ms, trigger_p99_ms: trigger.floor_p99_ms, fanout_seconds: fanout.floor_seconds, fanout_requests: fanout.floor_requests, ingest_rps: ingest.floor_rps },
     ratios: {
@@ -525,6 +559,12 @@ async function main(): Promise<void> {
     ['fan-out floor (a Query, a write per dependent), ratio', `${results.floor.fanout_seconds} s, ${results.floor.fanout_requests} requests, ${results.ratios.fanout}x`, '', ''],
     [`ingest (${Math.round(ingest.bytes / 1024)} KB GitHub pushes)`, `${results.ingest.rps} req/s, p99 ${results.ingest.p99_ms} ms`, `>= ${TARGETS.ingestRps} req/s`, verdict(results.ingest.rps >= TARGETS.ingestRps)],
     ['ingest floor (its write alone), share', `${results.floor.ingest_rps} writes/s, ${results.ratios.ingest_of_floor}x`, `>= ${TARGETS.ingestOfFloor}x`, verdict(results.ratios.ingest_of_floor >= TARGETS.ingestOfFloor)],
+    [
+      'ingest CPU, cores of 2 (cascade, DynamoDB Local, load)',
+      `${ingest.cpu_cores.cascade}, ${ingest.cpu_cores.dynamodb_local}, ${ingest.cpu_cores.load}; floor: ${ingest.floor_cpu_cores.writer}, ${ingest.floor_cpu_cores.dynamodb_local}`,
+      '',
+      '',
+    ],
     ...coldStart.map((c): [string, string, string, string] => [`cold start ${c.function}`, `${round(c.bundle_bytes / 1024)} KB, import ${c.import_ms} ms on Node ${c.node.replace(/^v/, '')}`, `<= ${TARGETS.importMs} ms`, verdict(c.import_ms <= TARGETS.importMs)]),
   ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['MEASURE', 'RESULT', 'TARGET', ''][i]!.length));

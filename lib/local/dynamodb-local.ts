@@ -25,6 +25,8 @@ export const LOCAL_REGION = 'us-east-1';
 
 export interface DynamoDbLocal {
   endpoint: string;
+  /** The Java process's id (the benchmark reads its CPU time). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -115,7 +117,7 @@ async function startOnPort(port: number, options: StartDynamoDbLocalOptions): Pr
       try {
         // The SDK only warns on a request timeout; the abort makes a silent listener fail fast.
         await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(2000) });
-        return { endpoint, stop };
+        return { endpoint, pid: child.pid, stop };
       } catch (error) {
         lastError = error;
       }
