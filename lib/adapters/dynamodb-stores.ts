@@ -5,6 +5,7 @@ import { DynamoDbBuildSlotStore } from './dynamodb-build-slot-store';
 import { DynamoDbDeliveryStore } from './dynamodb-delivery-store';
 import { DynamoDbDependencyStore } from './dynamodb-dependency-store';
 import { DynamoDbGateStore } from './dynamodb-gate-store';
+import { DynamoDbNotificationStore } from './dynamodb-notification-store';
 import { DynamoDbImageStateStore } from './dynamodb-image-state-store';
 import { DynamoDbPollStateStore } from './dynamodb-poll-state-store';
 import { DynamoDbRunOpenings } from './dynamodb-run-openings';
@@ -33,6 +34,7 @@ export interface DynamoDbStores {
   gates: DynamoDbGateStore;
   timerStates: DynamoDbTimerStateStore;
   pollStates: DynamoDbPollStateStore;
+  notifications: DynamoDbNotificationStore;
 }
 
 /** Every store on one table, sharing one client. */
@@ -51,5 +53,6 @@ export function createDynamoDbStores(options: DynamoDbStoresOptions): DynamoDbSt
     gates: new DynamoDbGateStore({ client, tableName, clock: options.clock }),
     timerStates: new DynamoDbTimerStateStore({ client, tableName }),
     pollStates: new DynamoDbPollStateStore({ client, tableName }),
+    notifications: new DynamoDbNotificationStore({ client, tableName, clock: options.clock }),
   };
 }

@@ -15,7 +15,8 @@ export const TABLE_DEFINITION = {
     { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
     { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
     // Sparse: only runs still Queued or Running carry GSI3 keys, so crash recovery reads
-    // what is unfinished instead of filtering the whole run history (keys.unfinishedRuns).
+    // what is unfinished instead of filtering the whole run history (keys.unfinishedRuns);
+    // and tasks with a git context, by their repository's path (keys.gitPath).
     { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
   ] as readonly IndexDefinition[],
   ttlAttribute: 'expiresAt',
@@ -85,6 +86,8 @@ export const keys = {
   taskList: (name: string) => ({ GSI1PK: 'TASKS', GSI1SK: name }),
   allTasks: 'TASKS',
   gitContext: (normalizedRepoUrl: string, branch: string) => `GITCTX#${normalizedRepoUrl}#${branch}`,
+  /** The path of a normalized git URL, whatever its host: for senders that name a repository but give no URL. */
+  gitPath: (path: string, branch: string) => `GITPATH#${path}#${branch}`,
   taskInGitContext: (name: string) => `TASK#${name}`,
 
   dependency: (registry: string, repository: string, tag: string, taskName: string): ItemKey => ({
@@ -108,6 +111,13 @@ export const keys = {
   allWebhooks: 'WEBHOOKS',
 
   delivery: (key: string): ItemKey => ({ PK: `DELIVERY#${key}`, SK: 'DELIVERY' }),
+
+  notification: (name: string): ItemKey => ({ PK: keys.notificationItems(name), SK: 'NOTIFICATION' }),
+  allNotifications: 'NOTIFICATIONS',
+  /** The partition of a notification and its deliveries. */
+  notificationItems: (name: string) => `NOTIFICATION#${name}`,
+  notificationDelivery: (name: string, id: string): ItemKey => ({ PK: keys.notificationItems(name), SK: `${keys.notificationDeliveryPrefix}${id}` }),
+  notificationDeliveryPrefix: 'DELIVERY#',
 
   buildSlots: (taskName: string): ItemKey => ({ PK: `SLOTS#${taskName}`, SK: 'IMAGE_UPDATE' }),
   gate: (root: string, taskName: string): ItemKey => ({ PK: `GATE#${root}#${taskName}`, SK: 'GATE' }),

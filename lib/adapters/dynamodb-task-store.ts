@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, NotFoundError } from '../domain/errors';
 import type { DependencyCapture, TaskStore } from '../domain/ports';
 import type { Task, TaskTimer } from '../domain/types';
-import { normalizeGitUrl as defaultNormalizeGitUrl } from '../domain/git-url';
+import { normalizeGitUrl as defaultNormalizeGitUrl, gitUrlParts } from '../domain/git-url';
 import {
+  byKeyBytes,
   createDocumentClient,
   isConditionFailed,
   queryAll,
@@ -13,7 +14,7 @@ import {
   type DynamoDbStoreOptions,
   type Item,
 } from './dynamodb-client';
-import { GSI1, GSI2, keys } from './dynamodb-table';
+import { GSI1, GSI2, GSI3, keys } from './dynamodb-table';
 
 export interface DynamoDbTaskStoreOptions extends DynamoDbStoreOptions {
   normalizeGitUrl?: (url: string) => string;
@@ -94,8 +95,8 @@ export class DynamoDbTaskStore implements TaskStore {
       sets.push(`#f${n} = :f${n}`);
       n += 1;
     }
-    // Absent optional settings are removed, as a whole put would; the git index goes with a git context.
-    const removes = [...OPTIONAL_SETTINGS, 'GSI2PK', 'GSI2SK'].filter((field) => !(field in item));
+    // Absent optional settings are removed, as a whole put would; the git indexes go with a git context.
+    const removes = [...OPTIONAL_SETTINGS, 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK'].filter((field) => !(field in item));
     removes.forEach((field, i) => (names[`#r${i}`] = field));
     await this.client.send(
       new UpdateCommand({
@@ -131,6 +132,23 @@ export class DynamoDbTaskStore implements TaskStore {
       ExpressionAttributeValues: { ':pk': keys.gitContext(this.normalizeGitUrl(repoUrl), branch) },
     });
     return items.map((item) => recordOf<Task>(item));
+  }
+
+  async listByGitPath(paths: string[], branch: string): Promise<Task[]> {
+    const found = await Promise.all(
+      [...new Set(paths)].map((path) =>
+        queryAll(this.client, {
+          TableName: this.tableName,
+          IndexName: GSI3,
+          KeyConditionExpression: 'GSI3PK = :pk',
+          ExpressionAttributeValues: { ':pk': keys.gitPath(path, branch) },
+        }),
+      ),
+    );
+    return found
+      .flat()
+      .sort((a, b) => byKeyBytes(a.GSI3SK as string, b.GSI3SK as string))
+      .map((item) => recordOf<Task>(item));
   }
 
   async recordCapture(name: string, capture: DependencyCapture): Promise<boolean> {
@@ -171,13 +189,16 @@ export class DynamoDbTaskStore implements TaskStore {
   }
 
   private toItem(task: Task): Item {
-    const gitIndex =
-      task.context.kind === 'git'
-        ? {
-            GSI2PK: keys.gitContext(this.normalizeGitUrl(task.context.url), task.context.branch),
-            GSI2SK: keys.taskInGitContext(task.name),
-          }
-        : {};
-    return { ...withoutUndefined(task), ...keys.task(task.name), ...keys.taskList(task.name), ...gitIndex };
+    if (task.context.kind !== 'git') return { ...withoutUndefined(task), ...keys.task(task.name), ...keys.taskList(task.name) };
+    const url = this.normalizeGitUrl(task.context.url);
+    const path = gitUrlParts(url)?.path;
+    return {
+      ...withoutUndefined(task),
+      ...keys.task(task.name),
+      ...keys.taskList(task.name),
+      GSI2PK: keys.gitContext(url, task.context.branch),
+      GSI2SK: keys.taskInGitContext(task.name),
+      ...(path !== undefined && { GSI3PK: keys.gitPath(path, task.context.branch), GSI3SK: keys.taskInGitContext(task.name) }),
+    };
   }
 }

@@ -56,7 +56,7 @@ export function logRoute(log: Logger): (route: Pick<Route<unknown>, 'method' | '
   return (route, params) => {
     const keys: LogKeys = { route: `${route.method} ${route.path}` };
     if (params.id !== undefined) keys.runId = params.id;
-    if (params.name !== undefined) keys[route.path.includes('/webhooks/') ? 'webhook' : 'task'] = params.name;
+    if (params.name !== undefined) keys[route.path.includes('/webhooks/') ? 'webhook' : route.path.includes('/notifications/') ? 'notification' : 'task'] = params.name;
     if (params.timer !== undefined) keys.timer = params.timer;
     log.appendKeys(keys);
   };

@@ -3,6 +3,7 @@
 import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import type { QueueMessage } from '../domain/ports';
+import { NOTIFICATION_EVENTS } from '../domain/notifications/notification';
 import type { LogKeys } from './logger';
 
 const text = z.string().min(1);
@@ -15,10 +16,23 @@ const eventSchema = z.discriminatedUnion('kind', [
   z.looseObject({ kind: z.literal('git'), source: text, repoUrl: text, ref: text, commit: text, deliveryId: text }),
 ]);
 
+// A NotificationSubject: a run's transition, or a deleted base (lib/domain/notifications/notification.ts).
+const subjectSchema = z.discriminatedUnion('event', [
+  z.looseObject({
+    event: z.enum(NOTIFICATION_EVENTS.filter((e) => e !== 'base.deleted') as ['run.started', 'run.succeeded', 'run.failed']),
+    at: text,
+    run: z.looseObject({ id: text, status: text }),
+    cause: z.looseObject({ kind: text, text: z.string() }),
+  }),
+  z.looseObject({ event: z.literal('base.deleted'), at: text, base: z.looseObject({ ref: text, registry: text, repository: text, tag: text }), source: text, deliveryId: text, occurredAt: text }),
+]);
+
 const envelopeSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('event'), event: eventSchema }),
   z.object({ type: z.literal('start-run'), runId: z.string().min(1) }),
   z.object({ type: z.literal('build-result'), result: z.looseObject({ runId: z.string().min(1), status: z.string() }) }),
+  z.object({ type: z.literal('notify'), subject: subjectSchema }),
+  z.object({ type: z.literal('notify-attempt'), notification: text, deliveryId: text, attempt: z.number().int().min(1) }),
 ]);
 
 export function parseQueueMessage(body: string): QueueMessage {
@@ -46,6 +60,12 @@ export function queueMessageLogKeys(message: QueueMessage): LogKeys {
       return { messageType: message.type, runId: message.runId };
     case 'build-result':
       return { messageType: message.type, runId: message.result.runId };
+    case 'notify': {
+      const { subject } = message;
+      return { messageType: message.type, event: subject.event, ...(subject.event === 'base.deleted' ? { deliveryId: subject.deliveryId } : { runId: subject.run.id }) };
+    }
+    case 'notify-attempt':
+      return { messageType: message.type, notification: message.notification, notificationDelivery: message.deliveryId, attempt: message.attempt };
   }
 }
 

@@ -10,6 +10,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CloudWatchLogStore } from '../adapters/cloudwatch-log-store';
 import { CodeBuildBuilder } from '../adapters/codebuild-builder';
 import { EventBridgeTimerScheduler } from '../adapters/eventbridge-timer-scheduler';
+import { HttpNotificationSender } from '../adapters/http-notification-sender';
 import { createDynamoDbStores } from '../adapters/dynamodb-stores';
 import { RegistryDigestResolver } from '../adapters/registry-digest-resolver';
 import { SqsQueue } from '../adapters/sqs-queue';
@@ -83,6 +84,10 @@ export function createAwsPorts(config: AwsConfig, clients: AwsClients = {}): Cas
     clock: systemClock,
     publicUrl: config.publicUrl,
     log: logDispatch,
+    // Deliveries go through the one queue: each attempt a message, a later one with SQS's DelaySeconds.
+    notifications: stores.notifications,
+    notificationSender: new HttpNotificationSender(),
+    warn: (message) => logger.warn(message),
     // No SourceReader: Lambda has no git, so Dockerfiles are read by the build instead of up front.
   };
 }
@@ -115,8 +120,8 @@ function logDispatch(report: DispatchReport): void {
 /** A line for each message queued, with the id it is about: a delivery is followed from its webhook to the dispatcher. */
 function loggedQueue(queue: Queue): Queue {
   return {
-    async send(message) {
-      await queue.send(message);
+    async send(message, options) {
+      await queue.send(message, options);
       logger.info('queued', queueMessageLogKeys(message));
     },
   };

@@ -4,6 +4,7 @@ import type { Run, RunStatus, Task, TaskTimer } from '../domain/types';
 import type { DependencyGraph } from '../domain/graph';
 import type { ExplainAnswer, WhyAnswer } from '../domain/explain';
 import type { TimerView } from '../domain/timer-service';
+import type { AddedNotificationView, AddNotificationInput, DeliveryView, NotificationView } from '../domain/notifications/notification';
 import type { TaskDetail, WebhookView } from './format';
 import type { ApiTokenView } from '../local/api-tokens';
 import { ApiError, IamAuthorizationError, UnreachableError } from './errors';
@@ -200,6 +201,26 @@ export class CascadeApiClient {
 
   async deleteWebhook(name: string): Promise<void> {
     await this.send('DELETE', `/api/webhooks/${segment(name)}`);
+  }
+
+  async listNotifications(): Promise<NotificationView[]> {
+    return (await this.json<{ notifications: NotificationView[] }>('GET', '/api/notifications')).notifications;
+  }
+
+  addNotification(input: AddNotificationInput): Promise<AddedNotificationView> {
+    return this.json('POST', '/api/notifications', input);
+  }
+
+  async removeNotification(name: string): Promise<void> {
+    await this.send('DELETE', `/api/notifications/${segment(name)}`);
+  }
+
+  testNotification(name: string): Promise<DeliveryView> {
+    return this.json('POST', `/api/notifications/${segment(name)}/test`);
+  }
+
+  async listNotificationDeliveries(name: string, top?: number): Promise<DeliveryView[]> {
+    return (await this.json<{ deliveries: DeliveryView[] }>('GET', `/api/notifications/${segment(name)}/deliveries${queryString({ top })}`)).deliveries;
   }
 
   async listTokens(): Promise<ApiTokenView[]> {

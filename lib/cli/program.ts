@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cli-context';
 import { registerBuildCommand } from './commands/build';
 import { registerInsightCommands } from './commands/insight';
+import { registerNotificationCommands } from './commands/notification';
 import { registerRegistryCommands } from './commands/registry';
 import { registerTaskCommands } from './commands/task';
 import { registerTokenCommands } from './commands/token';
@@ -38,6 +39,7 @@ export function createProgram(ctx: CliContext): Command {
   registerBuildCommand(program, ctx);
   registerTaskCommands(program, ctx);
   registerWebhookCommands(program, ctx);
+  registerNotificationCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerInsightCommands(program, ctx);
 

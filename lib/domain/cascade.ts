@@ -7,6 +7,8 @@ import { EventIntake } from './event-intake';
 import { ExplainService } from './explain';
 import { DEFAULT_POLL_INTERVAL_MS, Poller, type PollerOptions } from './poller';
 import { TimerService } from './timer-service';
+import { NotificationService } from './notifications/notification-service';
+import type { RetrySchedule } from './notifications/retry';
 import type {
   Builder,
   BuildSlotStore,
@@ -18,6 +20,8 @@ import type {
   DigestResolver,
   ImageStateStore,
   LogStore,
+  NotificationSender,
+  NotificationStore,
   PollStateStore,
   Queue,
   QueueMessage,
@@ -64,6 +68,16 @@ export interface CascadePorts {
   /** Is this webhook provider a registry (its webhooks' hosts need no polling)? */
   isRegistryProvider?: (provider: string) => boolean;
   poller?: PollerOptions;
+  /** Notifications and their deliveries. */
+  notifications: NotificationStore;
+  /** POSTs deliveries to their receivers. */
+  notificationSender: NotificationSender;
+  /** Where notification work is queued; `queue` when absent (the local stack keeps it apart from the builds'). */
+  notificationQueue?: Queue;
+  /** When an undelivered notification is tried again; DEFAULT_RETRY when absent. */
+  notificationRetry?: RetrySchedule;
+  /** Told of what goes wrong where nothing may be thrown (a notification not queued, a delivery given up). */
+  warn?: (message: string) => void;
 }
 
 
@@ -80,6 +94,7 @@ export interface Cascade {
   timers: TimerService;
   poller: Poller;
   explain: ExplainService;
+  notifications: NotificationService;
   /** Handles one queue message; throws to have it retried. */
   process(message: QueueMessage): Promise<void>;
 }
@@ -87,11 +102,17 @@ export interface Cascade {
 export function createCascade(ports: CascadePorts): Cascade {
   const coordination = new Coordinator(ports);
   const capture = new DependencyCapture(ports);
-  const runs = new RunService({ ...ports, coordination, capture });
+  const notifications = new NotificationService({
+    ...ports,
+    sender: ports.notificationSender,
+    queue: ports.notificationQueue ?? ports.queue,
+    ...(ports.notificationRetry && { retry: ports.notificationRetry }),
+  });
+  const runs = new RunService({ ...ports, coordination, capture, notify: notifications });
   const recovery = new Recovery({ ...ports, lifecycle: runs, coordination });
   const timers = new TimerService({ ...ports, runs });
   const tasks = new TaskService({ ...ports, onDelete: (task) => timers.removeAll(task) });
-  const dispatcher = new Dispatcher({ ...ports, runs, coordination });
+  const dispatcher = new Dispatcher({ ...ports, runs, coordination, notify: notifications });
   const webhooks = new WebhookService(ports);
   const registryLogins = new RegistryLogins(ports.secrets);
   const intake = new EventIntake(ports);
@@ -110,6 +131,7 @@ export function createCascade(ports: CascadePorts): Cascade {
     timers,
     poller,
     explain: new ExplainService(ports),
+    notifications,
     async process(message) {
       switch (message.type) {
         case 'event':
@@ -121,6 +143,12 @@ export function createCascade(ports: CascadePorts): Cascade {
           return;
         case 'build-result':
           await runs.recordResult(message.result);
+          return;
+        case 'notify':
+          await notifications.fanOut(message.subject);
+          return;
+        case 'notify-attempt':
+          await notifications.attempt(message.notification, message.deliveryId, message.attempt);
           return;
       }
     },

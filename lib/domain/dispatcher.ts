@@ -2,11 +2,12 @@
 // and their builds started through the exactly-once rules of lib/domain/coordination.
 import type { Candidate, Coordinator, ImageChange } from './coordination/coordinator';
 import { branchOf, decideGitCommit, decideImageUpdate } from './decisions';
-import { normalizeGitUrl } from './git-url';
+import { gitHost, gitUrlParts, normalizeGitUrl } from './git-url';
 import type { DependencyStore, DigestResolver, TaskStore } from './ports';
 import type { RunService } from './run-service';
+import type { NotificationService } from './notifications/notification-service';
 import { settleEach, throwFirstFailure } from './concurrency';
-import type { GitEvent, ImageDeleteEvent, ImageEvent, ImageTagEvent, InboundEvent, RegistryCredential, Run } from './types';
+import type { GitEvent, GitRepositoryPaths, ImageDeleteEvent, ImageEvent, ImageTagEvent, InboundEvent, RegistryCredential, Run, Task } from './types';
 
 export interface DispatchReport {
   event: string;
@@ -21,6 +22,8 @@ export interface DispatcherDeps {
   coordination: Coordinator;
   digests: DigestResolver;
   log?: (entry: DispatchReport) => void;
+  /** Told of a base tag deleted that tasks are built from; it queues the notifications and never throws. */
+  notify?: Pick<NotificationService, 'baseDeleted'>;
 }
 
 /** How long a git commit is remembered per task, so a redelivered push starts nothing. */
@@ -168,6 +171,7 @@ export class Dispatcher {
   private async onImageDelete(event: ImageDeleteEvent): Promise<DispatchReport> {
     const base = `${event.registry}/${event.repository}:${event.tag}`;
     const marked = await this.deps.dependencies.markTagGone(event.registry, event.repository, event.tag, event.occurredAt);
+    if (marked > 0) await this.deps.notify?.baseDeleted(event);
     return {
       event: `delete of ${base} (${event.source} ${event.deliveryId})`,
       started: [],
@@ -176,14 +180,19 @@ export class Dispatcher {
   }
 
   private async onGit(event: GitEvent): Promise<DispatchReport> {
-    const report: DispatchReport = { event: `${event.repoUrl} ${event.ref}@${event.commit} (${event.source} ${event.deliveryId})`, started: [], skipped: [] };
+    const host = event.repositoryPaths?.host;
+    const named = host === undefined ? event.repoUrl : `${event.repoUrl} on ${host}`;
+    const report: DispatchReport = { event: `${named} ${event.ref}@${event.commit} (${event.source} ${event.deliveryId})`, started: [], skipped: [] };
     const branch = branchOf(event.ref);
     if (!branch) {
       report.skipped.push({ reason: `${event.ref} is not a branch` });
       return report;
     }
-    const tasks = await this.deps.tasks.listByGitContext(normalizeGitUrl(event.repoUrl), branch);
-    if (tasks.length === 0) report.skipped.push({ reason: `no task builds ${event.repoUrl} branch ${branch}` });
+    const repository = event.repositoryPaths ? `${host ?? '*'}/${event.repositoryPaths.paths[0]}` : normalizeGitUrl(event.repoUrl);
+    const tasks = event.repositoryPaths
+      ? await this.tasksOnPaths(event.repositoryPaths, branch, (task, reason) => report.skipped.push({ task, reason }))
+      : await this.deps.tasks.listByGitContext(repository, branch);
+    if (tasks.length === 0) report.skipped.push({ reason: `no task builds ${named} branch ${branch}` });
     for (const task of tasks) {
       const decision = decideGitCommit(task, event);
       if (!decision.build) {
@@ -198,7 +207,7 @@ export class Dispatcher {
           cause: { kind: 'git-commit', repoUrl: event.repoUrl, ref: event.ref, commit: event.commit, source: event.source, deliveryId: event.deliveryId },
           commit: event.commit,
           branch,
-          origin: { root: `git:${normalizeGitUrl(event.repoUrl)}@${event.commit}`, via: [] },
+          origin: { root: `git:${repository}@${event.commit}`, via: [] },
         },
         { key: `git#${task.name}#${event.commit}`, ttlSeconds: GIT_DEDUPE_SECONDS },
       );
@@ -210,5 +219,17 @@ export class Dispatcher {
       report.started.push({ task: task.name, runId: run.id, reason: decision.reason });
     }
     return report;
+  }
+
+  /** The tasks of a repository its sender named by path: only those on its server, when the webhook says which. */
+  private async tasksOnPaths({ host, paths }: GitRepositoryPaths, branch: string, skip: (task: string, reason: string) => void): Promise<Task[]> {
+    const tasks = await this.deps.tasks.listByGitPath(paths, branch);
+    if (host === undefined) return tasks;
+    return tasks.filter((task) => {
+      const url = task.context.kind === 'git' ? task.context.url : '';
+      const onHost = gitUrlParts(normalizeGitUrl(url))?.host === gitHost(host);
+      if (!onHost) skip(task.name, `${url} is not on ${host}, the server the webhook speaks for`);
+      return onHost;
+    });
   }
 }

@@ -8,7 +8,7 @@ import { settleEach, throwFirstFailure } from './concurrency';
 import { buildGraph, type DependencyGraph, type GraphFocus } from './graph';
 import { NotFoundError, ValidationError } from './errors';
 import type { DependencyStore, ImageStateStore, PollStateStore, RunStore, SourceReader, TaskStore } from './ports';
-import type { Dependency, Run, Task } from './types';
+import type { Dependency, Run, RunCause, Task } from './types';
 
 export interface ExplainDeps {
   tasks: TaskStore;
@@ -185,25 +185,23 @@ export class ExplainService {
 }
 
 function linkOf(run: Run): WhyLink {
-  const cause = run.cause;
-  let because: string;
+  return { runId: run.id, ...(run.taskName !== undefined && { task: run.taskName }), trigger: run.trigger, status: run.status, createdAt: run.createdAt, because: becauseOf(run.cause) };
+}
+
+/** In words, what a run was started for (`cascade why`, and the notifications). */
+export function becauseOf(cause: RunCause): string {
   switch (cause.kind) {
     case 'image-update':
-      because = cause.oldDigest
+      return cause.oldDigest
         ? `${cause.base} changed from ${cause.oldDigest} to ${cause.newDigest}`
         : `${cause.base} was pushed as ${cause.newDigest}`;
-      break;
     case 'git-commit':
-      because = `${cause.ref} of ${cause.repoUrl} moved to ${cause.commit}`;
-      break;
+      return `${cause.ref} of ${cause.repoUrl} moved to ${cause.commit}`;
     case 'timer':
-      because = `timer ${cause.timerName} fired for ${cause.occurrence}${cause.missed ? ` (and ${cause.missed} earlier occurrence(s) missed while cascade was down)` : ''}`;
-      break;
+      return `timer ${cause.timerName} fired for ${cause.occurrence}${cause.missed ? ` (and ${cause.missed} earlier occurrence(s) missed while cascade was down)` : ''}`;
     case 'manual':
-      because = cause.requestedBy ? `${cause.requestedBy} ran it by hand` : 'it was run by hand';
-      break;
+      return cause.requestedBy ? `${cause.requestedBy} ran it by hand` : 'it was run by hand';
   }
-  return { runId: run.id, ...(run.taskName !== undefined && { task: run.taskName }), trigger: run.trigger, status: run.status, createdAt: run.createdAt, because };
 }
 
 function firstEventOf(run: Run): WhyLink['firstEvent'] {

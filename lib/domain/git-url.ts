@@ -67,3 +67,15 @@ export function normalizeGitUrl(input: string): string {
 
   throw invalid(url, 'expected https://, ssh://, git://, file://, user@host:path or an absolute path');
 }
+
+/** `Server.Example:7999` → `server.example`: a git server's HTTPS and SSH URLs may differ in port only. */
+export function gitHost(hostAndPort: string): string {
+  return hostAndPort.trim().toLowerCase().replace(/:\d+$/, '');
+}
+
+/** Host (as gitHost gives it) and path of a URL normalizeGitUrl gave; undefined for a local repository. */
+export function gitUrlParts(normalized: string): { host: string; path: string } | undefined {
+  if (normalized.startsWith('file://')) return undefined;
+  const slash = normalized.indexOf('/');
+  return { host: gitHost(normalized.slice(0, slash)), path: normalized.slice(slash + 1) };
+}

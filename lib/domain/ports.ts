@@ -1,5 +1,7 @@
 // Narrow interfaces the domain needs from the outside world. Adapters in lib/adapters implement them.
 import type { ConflictError } from './errors';
+import type { Notification, NotificationDelivery, NotificationSubject, DeliveryAttempt, DeliveryStatus } from './notifications/notification';
+import type { SendOutcome } from './notifications/retry';
 import type {
   BuildContext,
   TaskTimer,
@@ -28,6 +30,8 @@ export interface TaskStore {
   list(): Promise<Task[]>;
   /** Tasks whose context is this git repository (normalized URL) and branch. */
   listByGitContext(repoUrl: string, branch: string): Promise<Task[]>;
+  /** Tasks on this branch whose context is a git URL with one of these paths (gitUrlParts), on any host. */
+  listByGitPath(paths: string[], branch: string): Promise<Task[]>;
   /**
    * Records that a run captured the task's dependencies, changing nothing else of the task (a
    * whole put from an earlier read could undo a change made meanwhile). False when a newer run
@@ -256,10 +260,19 @@ export type QueueMessage =
   /** `forTask`: a deferred event seen again by one dependent only. */
   | { type: 'event'; event: InboundEvent; forTask?: string }
   | { type: 'start-run'; runId: string }
-  | { type: 'build-result'; result: BuildResult };
+  | { type: 'build-result'; result: BuildResult }
+  /** A run's transition or a deleted base, for the notifications it concerns (NotificationService.fanOut). */
+  | { type: 'notify'; subject: NotificationSubject }
+  /** Attempt `attempt` of a notification's delivery (NotificationService.attempt). */
+  | { type: 'notify-attempt'; notification: string; deliveryId: string; attempt: number };
+
+export interface SendOptions {
+  /** Handed to a receiver no sooner than this (SQS DelaySeconds: whole seconds, at most 900). */
+  delayMs?: number;
+}
 
 export interface Queue {
-  send(message: QueueMessage): Promise<void>;
+  send(message: QueueMessage, options?: SendOptions): Promise<void>;
 }
 
 export interface BuildRequest {
@@ -357,4 +370,32 @@ export interface PollStateStore {
   /** Per registry host: no request before this time (the host answered 429). */
   hostNotBefore(host: string): Promise<string | undefined>;
   setHostNotBefore(host: string, until: string, reason: string): Promise<void>;
+}
+
+/** Notifications and their deliveries (a delivery lives under its notification, and goes with it). */
+export interface NotificationStore {
+  /** Fails with ConflictError when the name is taken. */
+  create(notification: Notification): Promise<void>;
+  get(name: string): Promise<Notification | undefined>;
+  /** Every notification, by name. */
+  list(): Promise<Notification[]>;
+  /** Removes the notification and its deliveries; removing one that does not exist is not an error. */
+  delete(name: string): Promise<void>;
+  /** Writes a new delivery: false, and nothing written, when the notification has one of that id. */
+  createDelivery(delivery: NotificationDelivery): Promise<boolean>;
+  /** undefined once past its `keepUntil`. */
+  getDelivery(notification: string, id: string): Promise<NotificationDelivery | undefined>;
+  /**
+   * Adds attempt `attempt.number` and the delivery's state after it, only while the delivery is
+   * pending with `attempt.number - 1` attempts: false, and nothing written, otherwise (another
+   * receive of the same attempt recorded it, or the delivery is gone).
+   */
+  recordAttempt(notification: string, id: string, attempt: DeliveryAttempt, after: { status: DeliveryStatus; nextAttemptAt?: string; detail?: string }): Promise<boolean>;
+  /** The notification's deliveries, newest first, at most `top`. */
+  listDeliveries(notification: string, top: number): Promise<NotificationDelivery[]>;
+}
+
+/** POSTs one delivery. It never throws for what the receiver does: a status, or why none came. */
+export interface NotificationSender {
+  post(request: { url: string; headers: Record<string, string>; body: string; timeoutMs: number }): Promise<SendOutcome>;
 }

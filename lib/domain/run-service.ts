@@ -6,6 +6,7 @@ import type { Admission, Coordinator, OpenRequest } from './coordination/coordin
 import { settleEach, throwFirstFailure } from './concurrency';
 import { parseBuildContext, validateContextPath } from './context';
 import type { DependencyCapture } from './dependency-capture';
+import type { NotificationService } from './notifications/notification-service';
 import { ConflictError, NotFoundError, RetryableError } from './errors';
 import type { QuickBuildInput } from './inputs';
 import type { Builder, Clock, LogStore, OpeningOutcome, Queue, RunQuery, RunStore, SourceReader, TaskStore } from './ports';
@@ -24,6 +25,8 @@ export interface RunServiceDeps {
   queue: Queue;
   coordination: Coordinator;
   capture: DependencyCapture;
+  /** Told of each run that starts or ends; it queues the notifications and never throws. */
+  notify?: Pick<NotificationService, 'runChanged'>;
 }
 
 interface NewRun {
@@ -168,11 +171,13 @@ export class RunService {
       return this.failToStart(run, error);
     }
     try {
-      return await this.deps.runs.transition(runId, ['Queued'], {
+      const running = await this.deps.runs.transition(runId, ['Queued'], {
         status: 'Running',
         buildId,
         startedAt: this.deps.clock.now().toISOString(),
       });
+      await this.deps.notify?.runChanged(running);
+      return running;
     } catch (error) {
       // The build may already have reported its result; that result wins.
       if (error instanceof ConflictError) return this.get(runId);
@@ -198,7 +203,14 @@ export class RunService {
     const builds = started.flatMap((s) => (s.status === 'fulfilled' && s.value ? [s.value] : []));
     const startedAt = this.deps.clock.now().toISOString();
     // A build may already have reported its result: a refused move leaves that result standing.
-    await this.deps.runs.transitionMany(builds.map(({ id, buildId }) => ({ id, from: ['Queued'], changes: { status: 'Running', buildId, startedAt } })));
+    const moved = await this.deps.runs.transitionMany(builds.map(({ id, buildId }) => ({ id, from: ['Queued'], changes: { status: 'Running', buildId, startedAt } })));
+    if (this.deps.notify) {
+      const byId = new Map(runs.map((run) => [run.id, run]));
+      for (const [i, { id, buildId }] of builds.entries()) {
+        const run = byId.get(id);
+        if (moved[i] === 'moved' && run) await this.deps.notify.runChanged({ ...run, status: 'Running', buildId, startedAt });
+      }
+    }
     throwFirstFailure(started);
   }
 
@@ -342,6 +354,7 @@ export class RunService {
       if (error instanceof ConflictError) return this.get(run.id);
       throw error;
     }
+    await this.deps.notify?.runChanged(finished);
     await this.afterFinish(finished);
     return finished;
   }

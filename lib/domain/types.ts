@@ -207,11 +207,24 @@ export interface ImageEvent {
 export interface GitEvent {
   kind: 'git';
   source: string;
+  /** The clone URL; with `repositoryPaths`, the repository's name as the sender gives it. */
   repoUrl: string;
+  /** Set when the sender names the repository but gives no URL: its tasks are found by these instead. */
+  repositoryPaths?: GitRepositoryPaths;
   /** Full ref, e.g. `refs/heads/main`. */
   ref: string;
   commit: string;
   deliveryId: string;
+}
+
+/**
+ * A repository known by the paths its clone URLs can have (normalized as normalizeGitUrl does:
+ * lower case, no `.git`), e.g. `scm/proj/app` and `proj/app`, and by its host when the webhook
+ * says which server it speaks for. Without a host, a task on any host with such a path matches.
+ */
+export interface GitRepositoryPaths {
+  host?: string;
+  paths: string[];
 }
 
 /**
@@ -247,7 +260,7 @@ export interface Webhook {
   provider: string;
   /** Current secrets; more than one only during rotation. */
   secrets: string[];
-  /** For registry webhooks: the login server the webhook speaks for when the payload does not say. */
+  /** The registry, or the git server, the webhook speaks for when the payload does not say. */
   loginServer?: string;
   createdAt: string;
 }

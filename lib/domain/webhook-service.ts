@@ -7,7 +7,8 @@ import { EventIntake } from './event-intake';
 import type { Webhook } from './types';
 import { acceptsContentType, type WebhookProviders, type WebhookRequest } from './webhook-provider';
 
-function newSecret(): string {
+/** A new secret of 32 random bytes (webhooks, notifications). */
+export function newSecret(): string {
   // URL-safe, so that it can also travel in a URL path.
   return randomBytes(32).toString('base64url');
 }

@@ -11,10 +11,15 @@
 //                     "links": { "clone": [ { "name": "http", "href": "https://host/scm/prj/repo.git" }, … ] } },
 //     "changes": [ { "ref": { "id": "refs/heads/main", "type": "BRANCH" }, "toHash": "32a0…", "type": "UPDATE" } ] }
 //
+// Some Servers send no links: the repository is then known by project and slug, the path of its
+// clone URLs (https://host/scm/PRJ/repo.git, ssh://git@host:7999/prj/repo.git), on the host the
+// webhook was created for (--login-server) when it was given one.
+//
 // Each change is one event or one ignored reason. Server's "Test connection" is diagnostics:ping.
 import * as z from 'zod';
 import { UnauthorizedError, ValidationError } from '../domain/errors';
-import type { GitEvent } from '../domain/types';
+import { gitHost } from '../domain/git-url';
+import type { GitEvent, GitRepositoryPaths, Webhook } from '../domain/types';
 import { commitProblem, refUpdateSkipReason } from './git-ref';
 import { describeIssues, parseJsonAs } from './parse-json';
 import type { NormalizeResult, WebhookProvider, WebhookRequest } from '../domain/webhook-provider';
@@ -40,14 +45,20 @@ const cloudChangeSchema = z.object({
 
 const cloneLinkSchema = z.object({ name: z.string(), href: z.string().min(1) });
 const serverSchema = z.object({
-  repository: z.object({
-    slug: z.string().min(1).optional(),
-    project: z.object({ key: z.string().min(1) }).optional(),
-    links: z.object({ clone: z.array(cloneLinkSchema) }).refine(
-      (links) => links.clone.some((link) => link.name === 'http' || link.name === 'ssh'),
-      'expected an http or ssh clone link',
-    ),
-  }),
+  repository: z
+    .object({
+      slug: z.string().min(1).optional(),
+      project: z.object({ key: z.string().min(1) }).optional(),
+      links: z
+        .object({ clone: z.array(cloneLinkSchema) })
+        .refine((links) => links.clone.some((link) => link.name === 'http' || link.name === 'ssh'), 'expected an http or ssh clone link')
+        .optional(),
+    })
+    .superRefine((repository, context) => {
+      if (repository.links !== undefined) return;
+      if (repository.slug === undefined) context.addIssue({ code: 'custom', path: ['slug'], message: 'expected a slug when the repository has no links' });
+      if (repository.project === undefined) context.addIssue({ code: 'custom', path: ['project', 'key'], message: 'expected a project key when the repository has no links' });
+    }),
   changes: z.array(z.unknown()),
 });
 
@@ -97,7 +108,22 @@ function cloudChange(raw: unknown, index: number, push: z.infer<typeof cloudSche
   };
 }
 
-function serverChange(raw: unknown, index: number, push: z.infer<typeof serverSchema>, requestId: string | undefined): Outcome {
+/** Where the push's repository is: its clone URL, or, without links, the paths of its clone URLs on the webhook's server. */
+function serverRepository(repository: z.infer<typeof serverSchema>['repository'], webhook: Webhook): { repoUrl: string; repositoryPaths?: GitRepositoryPaths } {
+  const { links, project, slug } = repository;
+  if (links) {
+    // The http clone URL is what task contexts usually name; ssh only when the server offers no http.
+    const link = links.clone.find((l) => l.name === 'http') ?? links.clone.find((l) => l.name === 'ssh');
+    return { repoUrl: link!.href };
+  }
+  const path = `${project!.key}/${slug!}`.toLowerCase();
+  return {
+    repoUrl: `${project!.key}/${slug!}`,
+    repositoryPaths: { ...(webhook.loginServer !== undefined && { host: gitHost(webhook.loginServer) }), paths: [`scm/${path}`, path] },
+  };
+}
+
+function serverChange(raw: unknown, index: number, push: z.infer<typeof serverSchema>, requestId: string | undefined, webhook: Webhook): Outcome {
   const parsed = serverChangeSchema.safeParse(raw);
   if (!parsed.success) return { reason: `change #${index} is malformed: ${describeIssues(parsed.error)}` };
   const change = parsed.data;
@@ -108,14 +134,12 @@ function serverChange(raw: unknown, index: number, push: z.infer<typeof serverSc
   if (problem) return { reason: problem };
 
   const { repository } = push;
-  // The http clone URL is what task contexts usually name; ssh only when the server offers no http.
-  const link = repository.links.clone.find((l) => l.name === 'http') ?? repository.links.clone.find((l) => l.name === 'ssh');
-  const repoUrl = link!.href;
-  const repo = repository.project && repository.slug ? `${repository.project.key}/${repository.slug}` : repoUrl;
+  const where = serverRepository(repository, webhook);
+  const repo = repository.project && repository.slug ? `${repository.project.key}/${repository.slug}` : where.repoUrl;
   return {
     kind: 'git',
     source: 'bitbucket',
-    repoUrl,
+    ...where,
     ref,
     commit: change.toHash,
     deliveryId: requestId ? `${requestId}:${index}` : `${repo}@${change.toHash}:${ref}`,
@@ -136,7 +160,7 @@ export const bitbucketProvider: WebhookProvider = {
   name: 'bitbucket',
   kind: 'git',
   secretIn: 'header',
-  setupInstructions: ({ url, secret }) =>
+  setupInstructions: ({ url, secret, webhook }) =>
     [
       'Bitbucket Cloud: Repository settings → Webhooks → Add webhook',
       `  URL:       ${url}`,
@@ -147,6 +171,12 @@ export const bitbucketProvider: WebhookProvider = {
       `  URL:       ${url}`,
       `  Secret:    ${secret}`,
       '  Events:    Repository: Push',
+      ...(webhook.loginServer === undefined
+        ? [
+            "  A Server whose pushes carry no clone links is matched by its repositories' paths on any host:",
+            "  create the webhook with --login-server <the server's host> to match only that server's.",
+          ]
+        : []),
     ].join('\n'),
   contentTypes: ['application/json'],
 
@@ -161,7 +191,7 @@ export const bitbucketProvider: WebhookProvider = {
     }
   },
 
-  normalize(req: WebhookRequest): NormalizeResult {
+  normalize(req: WebhookRequest, webhook: Webhook): NormalizeResult {
     const key = req.headers['x-event-key'];
     if (!key) throw new ValidationError('missing X-Event-Key header', 'x-event-key');
     if (key === 'diagnostics:ping') return { events: [], ignored: [{ reason: 'ping' }], ping: true };
@@ -174,7 +204,7 @@ export const bitbucketProvider: WebhookProvider = {
     if (key === 'repo:refs_changed') {
       const push = parseJsonAs(req.rawBody, serverSchema, 'bitbucket repo:refs_changed payload');
       const requestId = req.headers['x-request-id'] || undefined;
-      return collect(push.changes.map((change, index) => serverChange(change, index, push, requestId)));
+      return collect(push.changes.map((change, index) => serverChange(change, index, push, requestId, webhook)));
     }
     return { events: [], ignored: [{ reason: `bitbucket event ${key} is not a push` }] };
   },

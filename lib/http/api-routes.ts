@@ -5,12 +5,14 @@ import { ValidationError } from '../domain/errors';
 import type { Run, Task } from '../domain/types';
 import {
   addCredentialSchema,
+  addNotificationSchema,
   addTimerSchema,
   createTaskSchema,
   createWebhookSchema,
   explainQuerySchema,
   graphQuerySchema,
   hostSchema,
+  listDeliveriesQuerySchema,
   listRunsQuerySchema,
   parseInput,
   quickBuildSchema,
@@ -187,6 +189,28 @@ export const apiRoutes: Route<Cascade>[] = [
       await c.webhooks.delete(p.name as string);
       return noContent();
     },
+  },
+
+  { method: 'GET', path: '/api/notifications', handle: async (_r, _p, c) => json(200, { notifications: await c.notifications.list() }) },
+  {
+    method: 'POST',
+    path: '/api/notifications',
+    handle: async (r, _p, c) => json(201, await c.notifications.add(parseInput(addNotificationSchema, jsonBody(r)))),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/notifications/{name}',
+    handle: async (_r, p, c) => {
+      await c.notifications.remove(p.name as string);
+      return noContent();
+    },
+  },
+  // The test delivery's outcome is the answer: a receiver that refused it is a 200 with status "failed".
+  { method: 'POST', path: '/api/notifications/{name}/test', handle: async (_r, p, c) => json(200, await c.notifications.test(p.name as string)) },
+  {
+    method: 'GET',
+    path: '/api/notifications/{name}/deliveries',
+    handle: async (r, p, c) => json(200, { deliveries: await c.notifications.deliveries(p.name as string, parseInput(listDeliveriesQuerySchema, r.query).top) }),
   },
 ];
 

@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import type { AddCredentialInput, CreateTaskInput, QuickBuildInput, UpdateTaskInput } from '../domain/inputs';
 import { DEFAULT_HISTORY, RUN_STATUSES } from '../domain/types';
+import { NOTIFICATION_FORMATS, type AddNotificationInput } from '../domain/notifications/notification';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$/;
 const HOST = /^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/;
@@ -84,6 +85,17 @@ export const createWebhookSchema = z.strictObject({
   provider: z.string().min(1),
   loginServer: hostSchema.optional(),
 });
+
+/** The URL and the events are checked by the domain (lib/domain/notifications), which names what is wrong. */
+export const addNotificationSchema = z.strictObject({
+  name: nameSchema,
+  url: z.string().min(1),
+  events: z.array(z.string()).max(20).optional(),
+  format: z.enum(NOTIFICATION_FORMATS).default('json'),
+  task: nameSchema.optional(),
+}) satisfies z.ZodType<AddNotificationInput>;
+
+export const listDeliveriesQuerySchema = z.strictObject({ top: z.coerce.number().int().min(1).max(100).default(20) });
 
 export const listRunsQuerySchema = z.strictObject({
   task: nameSchema.optional(),

@@ -1,6 +1,6 @@
 // The local stand-in for SQS with a dead-letter queue: at-least-once delivery, a bounded number
 // of receives per message with backoff between them, then the dead-letter list with the reason.
-import type { Queue, QueueMessage } from '../domain/ports';
+import type { Queue, QueueMessage, SendOptions } from '../domain/ports';
 
 export interface DeadLetter {
   message: QueueMessage;
@@ -33,11 +33,26 @@ export class InProcessQueue implements Queue {
 
   constructor(private readonly options: InProcessQueueOptions) {}
 
-  async send(message: QueueMessage): Promise<void> {
+  async send(message: QueueMessage, options: SendOptions = {}): Promise<void> {
     if (this.stopped) throw new Error('the queue has been stopped');
     // A copy, as SQS would serialise it: the receiver must not share objects with the sender.
-    this.pending.push({ message: structuredClone(message), receives: 0 });
+    const envelope = { message: structuredClone(message), receives: 0 };
+    if (options.delayMs !== undefined && options.delayMs > 0) {
+      // As SQS's DelaySeconds: the message is held back, and counts as waiting for idle().
+      this.later(options.delayMs, envelope);
+      return;
+    }
+    this.pending.push(envelope);
     this.pump();
+  }
+
+  private later(delayMs: number, envelope: Envelope): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.pending.push(envelope);
+      this.pump();
+    }, delayMs);
+    this.timers.add(timer);
   }
 
   /** Resolves when nothing is pending, waiting for a retry, or being processed. */
@@ -84,12 +99,7 @@ export class InProcessQueue implements Queue {
         return;
       }
       if (this.stopped) return;
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        this.pending.push(envelope);
-        this.pump();
-      }, (this.options.retryDelayMs ?? 250) * envelope.receives);
-      this.timers.add(timer);
+      this.later((this.options.retryDelayMs ?? 250) * envelope.receives, envelope);
     }
   }
 

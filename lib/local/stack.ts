@@ -9,6 +9,8 @@ import { createDynamoDbStores } from '../adapters/dynamodb-stores';
 import { FileLogStore } from '../adapters/file-log-store';
 import { FileSecretStore } from '../adapters/file-secret-store';
 import { GitSourceReader } from '../adapters/git-source-reader';
+import { HttpNotificationSender } from '../adapters/http-notification-sender';
+import type { RetrySchedule } from '../domain/notifications/retry';
 import { RegistryDigestResolver } from '../adapters/registry-digest-resolver';
 import { createCascade, type Cascade } from '../domain/cascade';
 import type { DispatchReport } from '../domain/dispatcher';
@@ -56,6 +58,8 @@ export interface LocalStackOptions {
   timerTickMs?: number;
   /** The stack's time: timers and history follow it (a fake clock in tests). */
   clock?: Clock;
+  /** When an undelivered notification is tried again (lib/domain/notifications/retry.ts); short in tests. */
+  notificationRetry?: RetrySchedule;
 }
 
 /** Timers are looked at this often: well inside their one-minute resolution. */
@@ -74,6 +78,8 @@ export interface LocalStack {
   port: number;
   cascade: Cascade;
   queue: InProcessQueue;
+  /** Notification deliveries: a queue of their own, so that a slow receiver never holds a build's message up. */
+  notificationQueue: InProcessQueue;
   /** The records' table, for tools that seed or watch it (the benchmark). */
   dynamo: { client: DynamoDBDocumentClient; tableName: string; endpoint: string };
   /** Resolves when no message is queued and no local build is running. */
@@ -121,6 +127,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         log(`cascade: ${describe(message)} failed (receive ${receives}): ${error instanceof Error ? error.message : String(error)}`),
     });
     stops.push(() => queue.stop());
+    const notificationQueue = new InProcessQueue({
+      handler: (message) => (holder.cascade as Cascade).process(message),
+      onError: (message, error, receives) =>
+        log(`cascade: ${describe(message)} failed (receive ${receives}): ${error instanceof Error ? error.message : String(error)}`),
+      concurrency: 8,
+    });
+    stops.push(() => notificationQueue.stop());
 
     const onResult: BuildahBuilderResultSink = (result) => queue.send({ type: 'build-result', result });
     let buildah: BuildahBuilder | undefined;
@@ -149,6 +162,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       secrets,
       logs,
       queue,
+      notificationQueue,
+      notificationSender: new HttpNotificationSender(),
+      ...(options.notificationRetry && { notificationRetry: options.notificationRetry }),
+      warn: (message) => log(`cascade: ${message}`),
       builder,
       digests: new RegistryDigestResolver({ secrets, logins: registryLogins, insecureHosts: options.insecureRegistries }),
       clock,
@@ -195,6 +212,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (recovered.restarted.length + recovered.failed.length > 0) {
       log(`cascade: after restart, started again ${recovered.restarted.join(', ') || 'none'}; marked interrupted ${recovered.failed.join(', ') || 'none'}`);
     }
+    // The in-process queue kept no notification attempt across the restart.
+    const resumed = await cascade.notifications.resumePending();
+    if (resumed > 0) log(`cascade: after restart, ${resumed} notification delivery(ies) tried again`);
 
     const warn = (what: string) => (error: unknown) => log(`cascade: ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
     const timerTickMs = options.timerTickMs ?? TIMER_TICK_MS;
@@ -232,6 +252,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: server.port,
       cascade,
       queue,
+      notificationQueue,
       dynamo: { client, tableName, endpoint: dynamo.endpoint },
       async idle() {
         // A finished build posts its result to the queue, and a pushed image may notify cascade
@@ -279,6 +300,10 @@ function describe(message: QueueMessage): string {
       return `start of run ${message.runId}`;
     case 'build-result':
       return `result of run ${message.result.runId}`;
+    case 'notify':
+      return `notifications of ${message.subject.event === 'base.deleted' ? `the deletion of ${message.subject.base.ref}` : `${message.subject.run.id} ${message.subject.run.status}`}`;
+    case 'notify-attempt':
+      return `attempt ${message.attempt} of delivery ${message.deliveryId} of notification ${message.notification}`;
   }
 }
 

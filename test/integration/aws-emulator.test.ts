@@ -11,7 +11,10 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { keys } from '../../lib/adapters/dynamodb-table';
 import type { Run } from '../../lib/domain/types';
@@ -340,6 +343,45 @@ describe('cascade on an AWS API emulator', () => {
     expect(codebuild.created.length).toBe(before + 1);
     await finishBuild(queued.id, [{ digest: digest('2') }], digest('e'));
     expect(await run(queued.id)).toMatchObject({ status: 'Succeeded' });
+  });
+
+  it("delivers a finished run's notification from the packaged functions, signed, and a 503's next attempt after SQS's DelaySeconds", async () => {
+    const answers = [503];
+    const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(answers.shift() ?? 200).end();
+      });
+    });
+    await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const added = await api<{ secret: string }>('POST', '/api/notifications', '/api/notifications', { name: 'ops', url, events: ['run.succeeded'] });
+      expect(added.status).toBe(201);
+      rememberSecrets(added.body.secret);
+      // Each function reads the list of notifications at most every 5 s: added on the api function, it applies to the others within that.
+      await new Promise((resolve) => setTimeout(resolve, 5100));
+      const started = await api<Run>('POST', '/api/tasks/helloworld/runs', '/api/tasks/{name}/runs');
+      await finishBuild(started.body.id, [{ digest: digest('2') }], digest('f'));
+      // buildEvents queued `notify`; the dispatcher writes the delivery and makes the first attempt: a 503.
+      expect(await drainQueue()).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+      expect(received).toHaveLength(1);
+      // The second attempt waits in SQS, a second.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await drainQueue()).toEqual([{ batchItemFailures: [] }]);
+      expect(received).toHaveLength(2);
+      expect(received[1]?.body).toBe(received[0]?.body);
+      expect(received[1]?.headers['x-cascade-signature-256']).toBe(`sha256=${createHmac('sha256', added.body.secret).update(String(received[1]?.body)).digest('hex')}`);
+      expect(JSON.parse(String(received[1]?.body))).toMatchObject({ event: 'run.succeeded', run: { id: started.body.id, status: 'Succeeded' } });
+      const listed = await api<{ deliveries: Array<{ status: string; attempts: Array<{ httpStatus?: number }> }> }>('GET', '/api/notifications/ops/deliveries', '/api/notifications/{name}/deliveries');
+      expect(listed.body.deliveries.map((d) => [d.status, d.attempts.map((a) => a.httpStatus)])).toEqual([['delivered', [503, 200]]]);
+      expect((await api('DELETE', '/api/notifications/ops', '/api/notifications/{name}')).status).toBe(204);
+    } finally {
+      await new Promise((done) => receiver.close(done));
+    }
   });
 
   it('logs, from each function, JSON lines with the request id, level and cold start, and the run or delivery id of the work', () => {

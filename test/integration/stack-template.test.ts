@@ -27,6 +27,8 @@ import { createRegistryEventsHandler } from '../../functions/registry-events';
 import { createWebhookHandler } from '../../functions/webhook';
 import { createTableInput, keys } from '../../lib/adapters/dynamodb-table';
 import { readAwsConfig } from '../../lib/aws/config';
+import { subjectOfRun } from '../../lib/domain/notifications/notification';
+import { freePort } from '../../lib/local/free-port';
 import { createAwsPorts } from '../../lib/aws/wiring';
 import { createCascade, type Cascade } from '../../lib/domain/cascade';
 import { ECR_EVENT_PATTERN } from '../../lib/events/ecr';
@@ -615,6 +617,12 @@ describe('IAM', () => {
         await expectStatus(apiEvent('POST', '/api/webhooks/base/rotate-secret'), 200);
         await expectStatus(apiEvent('POST', '/api/webhooks/base/complete-rotation'), 200);
         await expectStatus(apiEvent('DELETE', '/api/webhooks/base'), 204);
+        // Notifications: a test delivery is POSTed from the function itself (nothing in IAM), to a closed port here.
+        await expectStatus(apiEvent('POST', '/api/notifications', { name: 'ops', url: `http://127.0.0.1:${await freePort()}/hook` }), 201);
+        await expectStatus(apiEvent('GET', '/api/notifications'), 200);
+        await expectStatus(apiEvent('POST', '/api/notifications/ops/test'), 200);
+        await expectStatus(apiEvent('GET', '/api/notifications/ops/deliveries', undefined, 'top=5'), 200);
+        await expectStatus(apiEvent('DELETE', '/api/notifications/ops'), 204);
         await expectStatus(apiEvent('DELETE', '/api/tasks/helloworld'), 204);
         await expectStatus(apiEvent('DELETE', '/api/tasks/legacy'), 204);
       },
@@ -651,6 +659,7 @@ describe('IAM', () => {
         const refused = await cascade.runs.createTaskRun((await cascade.tasks.get('helloworld'))!, manual);
         // Its start comes back from the queue past CodeBuild's five minutes: it looks for an earlier attempt's build first.
         await world.age(queued.id, 11 * 60_000);
+        await cascade.notifications.add({ name: 'ops', url: `http://127.0.0.1:${await freePort()}/hook`, format: 'json', events: ['run.started', 'run.succeeded', 'run.failed', 'base.deleted'] });
         record();
         const handle = createDispatcherHandler(cascade);
         const failures = async (...bodies: unknown[]) => (await handle(sqsEvent(...bodies))).batchItemFailures;
@@ -668,6 +677,10 @@ describe('IAM', () => {
         const { digest: _digest, ...tag } = pushed;
         void _digest;
         expect(await failures({ type: 'event', event: { ...tag, kind: 'image-delete', occurredAt: new Date(at + 2000).toISOString(), deliveryId: 'e-3' } })).toEqual([]);
+        // A run's notification: its delivery, then an attempt the closed port refuses, the next sent back with a delay.
+        expect(await failures({ type: 'notify', subject: subjectOfRun(await cascade.runs.get(refused.id), new Date().toISOString()) })).toEqual([]);
+        const [delivery] = await cascade.notifications.deliveries('ops', 1);
+        expect(await failures({ type: 'notify-attempt', notification: 'ops', deliveryId: delivery!.id, attempt: 1 })).toEqual([]);
         const commit = { kind: 'git', source: 'github', repoUrl: 'https://github.com/example/acr-build-helloworld-node.git', ref: 'refs/heads/main', commit: 'f'.repeat(40), deliveryId: 'g-1' };
         expect(await failures({ type: 'event', event: commit })).toEqual([]);
         // EventBridge Scheduler invokes it with a timer's occurrence, delivered twice: one run.

@@ -9,6 +9,7 @@ import type { CreateTaskInput } from '../../lib/domain/inputs';
 import { DYNAMODB_START_TIMEOUT_MS, withDynamoDb, type TestTable } from './dynamodb';
 import { MemoryDigestResolver, MemoryLogStore, MemoryQueue, MemorySecretStore } from './memory-ports';
 import { RecordingBuilder } from './recording-builder';
+import { HttpNotificationSender } from '../../lib/adapters/http-notification-sender';
 import { getProvider } from '../../lib/events';
 
 export interface TestCascade {
@@ -44,6 +45,7 @@ export async function cascadeOnDynamoDb(table: TestTable, overrides: Partial<Cas
     clock: systemClock,
     publicUrl: PUBLIC_URL,
     webhookProviders: getProvider,
+    notificationSender: new HttpNotificationSender(),
     ...overrides,
   });
   return { cascade, stores, queue, builder, secrets, logs, digests, table };

@@ -29,7 +29,7 @@ import { openInTransactions, type OpeningWrite } from '../../lib/adapters/dynamo
 import type { DynamoDbStores } from '../../lib/adapters/dynamodb-stores';
 import type { CascadePorts } from '../../lib/domain/cascade';
 import { ConflictError, NotFoundError, RegistryError, ValidationError } from '../../lib/domain/errors';
-import { normalizeGitUrl as defaultNormalizeGitUrl } from '../../lib/domain/git-url';
+import { normalizeGitUrl as defaultNormalizeGitUrl, gitUrlParts } from '../../lib/domain/git-url';
 import type {
   BuildSlotStore,
   Clock,
@@ -42,11 +42,14 @@ import type {
   GateStore,
   ImageStateStore,
   LogStore,
+  NotificationSender,
+  NotificationStore,
   OpeningOutcome,
   PollState,
   PollStateStore,
   Queue,
   QueueMessage,
+  SendOptions,
   Pusher,
   RunOpening,
   RunOpenings,
@@ -62,6 +65,8 @@ import type {
 } from '../../lib/domain/ports';
 import { TERMINAL_STATUSES, type Dependency, type ImageProducer, type Run, type RunStatus, type Task, type TaskTimer, type Webhook } from '../../lib/domain/types';
 import { getProvider } from '../../lib/events';
+import type { DeliveryAttempt, DeliveryStatus, Notification, NotificationDelivery } from '../../lib/domain/notifications/notification';
+import type { SendOutcome } from '../../lib/domain/notifications/retry';
 
 export { actingAs, Gates, fromScheduler, immediately, type Interleaver, type PortCall } from './interleaver';
 
@@ -78,6 +83,7 @@ export interface Stores {
   gates: GateStore;
   timerStates: TimerStateStore;
   pollStates: PollStateStore;
+  notifications: NotificationStore;
 }
 
 // Fails to compile when createDynamoDbStores gains or loses a store that Stores does not follow.
@@ -194,9 +200,15 @@ abstract class MemoryPort {
 /** Fields of a task with writers of their own (recordCapture, setTimers), never written by put. */
 const OWN_WRITERS = ['dependenciesCapturedAt', 'dependenciesCapturedBySequence', 'upstream', 'timers'] as const;
 
+interface TaskItem {
+  task: Task;
+  gitContext?: string;
+  gitPath?: string;
+}
+
 export class MemoryTaskStore extends MemoryPort implements TaskStore {
-  /** By task name; `gitContext` is the git index key, absent for a local context. */
-  private readonly items = new Map<string, { task: Task; gitContext?: string }>();
+  /** By task name; `gitContext` and `gitPath` are the git index keys, absent for a local context. */
+  private readonly items = new Map<string, TaskItem>();
   private readonly normalizeGitUrl: (url: string) => string;
 
   constructor(options: MemoryPortOptions & { normalizeGitUrl?: (url: string) => string } = {}) {
@@ -242,7 +254,7 @@ export class MemoryTaskStore extends MemoryPort implements TaskStore {
         if (!(OWN_WRITERS as readonly string[]).includes(field)) next[field] = value;
       }
       if (item.task.history === undefined) delete next.history;
-      this.items.set(task.name, { task: next as unknown as Task, ...(item.gitContext !== undefined && { gitContext: item.gitContext }) });
+      this.items.set(task.name, { ...item, task: next as unknown as Task });
     });
   }
 
@@ -259,6 +271,16 @@ export class MemoryTaskStore extends MemoryPort implements TaskStore {
     return this.call('listByGitContext', repoUrl, branch)(() =>
       [...this.items.values()]
         .filter((item) => item.gitContext === key)
+        .map((item) => copy(item.task))
+        .sort((a, b) => byKey(a.name, b.name)),
+    );
+  }
+
+  async listByGitPath(paths: string[], branch: string): Promise<Task[]> {
+    const wanted = paths.map((path) => keys.gitPath(path, branch));
+    return this.call('listByGitPath', paths, branch)(() =>
+      [...this.items.values()]
+        .filter((item) => item.gitPath !== undefined && wanted.includes(item.gitPath))
         .map((item) => copy(item.task))
         .sort((a, b) => byKey(a.name, b.name)),
     );
@@ -288,9 +310,12 @@ export class MemoryTaskStore extends MemoryPort implements TaskStore {
     });
   }
 
-  private toItem(task: Task): { task: Task; gitContext?: string } {
+  private toItem(task: Task): TaskItem {
     const kept = stored(task);
-    return task.context.kind === 'git' ? { task: kept, gitContext: keys.gitContext(this.normalizeGitUrl(task.context.url), task.context.branch) } : { task: kept };
+    if (task.context.kind !== 'git') return { task: kept };
+    const url = this.normalizeGitUrl(task.context.url);
+    const path = gitUrlParts(url)?.path;
+    return { task: kept, gitContext: keys.gitContext(url, task.context.branch), ...(path !== undefined && { gitPath: keys.gitPath(path, task.context.branch) }) };
   }
 }
 
@@ -1068,6 +1093,119 @@ export class MemoryPollStateStore extends MemoryPort implements PollStateStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+// notifications
+
+export class MemoryNotificationStore extends MemoryPort implements NotificationStore {
+  private readonly items = new Map<string, Notification>();
+  /** By notification name (the adapter's partition), then delivery id. */
+  private readonly deliveries = new Map<string, Map<string, NotificationDelivery>>();
+  private readonly clock: Clock;
+
+  constructor(options: MemoryPortOptions & { clock?: Clock } = {}) {
+    super('notifications', options);
+    this.clock = options.clock ?? new ManualClock();
+  }
+
+  async create(notification: Notification): Promise<void> {
+    const kept = stored(notification);
+    await this.call('create', notification.name)(() => {
+      if (this.items.has(notification.name)) throw new ConflictError(`notification "${notification.name}" already exists`);
+      this.items.set(notification.name, kept);
+    });
+  }
+
+  async get(name: string): Promise<Notification | undefined> {
+    return this.call('get', name)(() => {
+      const found = this.items.get(name);
+      return found && copy(found);
+    });
+  }
+
+  async list(): Promise<Notification[]> {
+    return this.call('list')(() => [...this.items.values()].sort((a, b) => byKey(a.name, b.name)).map((n) => copy(n)));
+  }
+
+  async delete(name: string): Promise<void> {
+    // As the adapter: a Query of the partition's keys, then deletes of those (what was written between stays).
+    const call = this.call('delete', name);
+    const ids = await call(() => [...(this.deliveries.get(name)?.keys() ?? [])]);
+    await call(() => {
+      this.items.delete(name);
+      const partition = this.deliveries.get(name);
+      for (const id of ids) partition?.delete(id);
+    });
+  }
+
+  async createDelivery(delivery: NotificationDelivery): Promise<boolean> {
+    const kept = stored(delivery);
+    return this.call('createDelivery', delivery.notification, delivery.id)(() => {
+      const partition = this.deliveries.get(delivery.notification) ?? new Map<string, NotificationDelivery>();
+      if (partition.has(delivery.id)) return false;
+      partition.set(delivery.id, kept);
+      this.deliveries.set(delivery.notification, partition);
+      return true;
+    });
+  }
+
+  async getDelivery(notification: string, id: string): Promise<NotificationDelivery | undefined> {
+    return this.call('getDelivery', notification, id)(() => {
+      const found = this.deliveries.get(notification)?.get(id);
+      return found && !this.expired(found) ? copy(found) : undefined;
+    });
+  }
+
+  async recordAttempt(notification: string, id: string, attempt: DeliveryAttempt, after: { status: DeliveryStatus; nextAttemptAt?: string; detail?: string }): Promise<boolean> {
+    const kept = stored(attempt);
+    return this.call('recordAttempt', notification, id, attempt.number, after.status)(() => {
+      const found = this.deliveries.get(notification)?.get(id);
+      if (!found || found.status !== 'pending' || found.attempts.length !== attempt.number - 1) return false;
+      found.attempts.push(kept);
+      found.status = after.status;
+      for (const field of ['nextAttemptAt', 'detail'] as const) {
+        const value = after[field];
+        if (value === undefined) delete found[field];
+        else found[field] = value;
+      }
+      return true;
+    });
+  }
+
+  async listDeliveries(notification: string, top: number): Promise<NotificationDelivery[]> {
+    return this.call('listDeliveries', notification, top)(() =>
+      [...(this.deliveries.get(notification)?.values() ?? [])]
+        .sort((a, b) => byKey(b.id, a.id))
+        .filter((d) => !this.expired(d))
+        .slice(0, top)
+        .map((d) => copy(d)),
+    );
+  }
+
+  private expired(delivery: NotificationDelivery): boolean {
+    return epochSeconds(new Date(delivery.keepUntil)) <= epochSeconds(this.clock.now());
+  }
+}
+
+/** A receiver of notification deliveries: records each POST and answers from a script (a 204 when it runs out). */
+export class MemoryNotificationSender extends MemoryPort implements NotificationSender {
+  readonly requests: Array<{ url: string; headers: Record<string, string>; body: string; timeoutMs: number }> = [];
+  /** Answers for the next POSTs, in order. */
+  readonly answers: SendOutcome[] = [];
+  otherwise: SendOutcome = { status: 204 };
+
+  constructor(options: MemoryPortOptions = {}) {
+    super('notificationSender', options);
+  }
+
+  async post(request: { url: string; headers: Record<string, string>; body: string; timeoutMs: number }): Promise<SendOutcome> {
+    const kept = copy(request);
+    return this.call('post', request.url)(() => {
+      this.requests.push(kept);
+      return copy(this.answers.shift() ?? this.otherwise);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // the other ports
 
 // As FileSecretStore: names of visible ASCII, references with a prefix of their own.
@@ -1146,14 +1284,19 @@ function checkLogRunId(runId: string): void {
 export class MemoryQueue extends MemoryPort implements Queue {
   /** Sent and not yet drained, oldest first. */
   readonly messages: QueueMessage[] = [];
+  /** The messages sent with a delay, and their delay, in order (also in `messages`, at once). */
+  readonly delayed: Array<{ message: QueueMessage; delayMs: number }> = [];
 
   constructor(options: MemoryPortOptions = {}) {
     super('queue', options);
   }
 
-  async send(message: QueueMessage): Promise<void> {
+  async send(message: QueueMessage, options: SendOptions = {}): Promise<void> {
     const kept = stored(message);
-    await this.call('send', message)(() => void this.messages.push(kept));
+    await this.call('send', message)(() => {
+      this.messages.push(kept);
+      if (options.delayMs !== undefined && options.delayMs > 0) this.delayed.push({ message: copy(kept), delayMs: options.delayMs });
+    });
   }
 
   /** Removes and returns every message sent so far, oldest first (to hand them to cascade.process). */
@@ -1219,6 +1362,7 @@ export interface MemoryStores extends Stores {
   gates: MemoryGateStore;
   timerStates: MemoryTimerStateStore;
   pollStates: MemoryPollStateStore;
+  notifications: MemoryNotificationStore;
 }
 
 /** Every store, as createDynamoDbStores gives them, in memory. */
@@ -1239,6 +1383,7 @@ export function memoryStores(options: MemoryStoresOptions = {}): MemoryStores {
     openings: new MemoryRunOpenings(opened, { interleaver }),
     timerStates: new MemoryTimerStateStore({ interleaver }),
     pollStates: new MemoryPollStateStore({ interleaver }),
+    notifications: new MemoryNotificationStore({ interleaver, clock }),
   };
 }
 
@@ -1250,6 +1395,7 @@ export type MemoryCascadePorts = CascadePorts &
     queue: MemoryQueue;
     builder: RecordingBuilder;
     digests: MemoryDigestResolver;
+    notificationSender: MemoryNotificationSender;
     clock: ManualClock;
     /** The queue's messages (the same array as `queue.messages`). */
     sent: QueueMessage[];
@@ -1271,6 +1417,7 @@ export function memoryCascadePorts(options: Omit<MemoryStoresOptions, 'clock'> &
     sent: queue.messages,
     builder: options.builder ?? new RecordingBuilder(),
     digests: new MemoryDigestResolver({ interleaver }),
+    notificationSender: new MemoryNotificationSender({ interleaver }),
     clock,
     publicUrl: 'http://127.0.0.1:3000',
     webhookProviders: getProvider,

@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../lib/domain/
 import type { Clock, DeferredEvent, OpeningOutcome, PollState, RunOpening } from '../../lib/domain/ports';
 import type { Dependency, ImageEvent, ImageProducer, Run, RunStatus, Task, TaskTimer, Webhook } from '../../lib/domain/types';
 import { ManualClock, type Stores } from './memory-ports';
+import type { DeliveryAttempt, Notification, NotificationDelivery } from '../../lib/domain/notifications/notification';
 
 export interface ContractStores extends Stores {
   /** DynamoDB requests these stores have sent so far (the memory stores count the steps they model). */
@@ -118,6 +119,29 @@ export function storeContract(open: OpenStores): void {
       await tasks.put(aTask('g-ssh', { context: { kind: 'git', url: 'https://github.com/example/app', branch: 'dev', folder: '.' } }));
       expect(await names('github.com/example/app', 'main')).toEqual([]);
       expect(await names('github.com/example/app', 'dev')).toEqual(['g-dev', 'g-ssh']);
+    });
+
+    it('finds tasks by the path of their git repository on any host, and branch', async () => {
+      const { tasks } = await fresh();
+      const git = (url: string, branch = 'main') => ({ context: { kind: 'git' as const, url, branch, folder: '.' } });
+      await tasks.create(aTask('p-https', git('https://bitbucket.example/scm/PROJ/app.git')));
+      await tasks.create(aTask('p-ssh', git('ssh://git@bitbucket.example:7999/proj/app.git')));
+      await tasks.create(aTask('p-elsewhere', git('https://git.other.example/proj/app')));
+      await tasks.create(aTask('p-dev', git('https://bitbucket.example/scm/proj/app.git', 'dev')));
+      await tasks.create(aTask('p-deeper', git('https://gitlab.example/group/proj/app.git')));
+      await tasks.create(aTask('p-local-git', git('/srv/proj/app')));
+
+      const names = async (paths: string[], branch: string) => (await tasks.listByGitPath(paths, branch)).map((t) => t.name);
+      expect(await names(['scm/proj/app', 'proj/app'], 'main')).toEqual(['p-elsewhere', 'p-https', 'p-ssh']);
+      expect(await names(['scm/proj/app'], 'main')).toEqual(['p-https']);
+      expect(await names(['scm/proj/app', 'proj/app'], 'dev')).toEqual(['p-dev']);
+      expect(await names(['proj/other'], 'main')).toEqual([]);
+
+      // A task whose context stops being this repository stops being found under it.
+      await tasks.put(aTask('p-https', { context: { kind: 'local', path: '/srv/app' } }));
+      await tasks.put(aTask('p-ssh', git('ssh://git@bitbucket.example:7999/proj/app.git', 'dev')));
+      expect(await names(['scm/proj/app', 'proj/app'], 'main')).toEqual(['p-elsewhere']);
+      expect(await names(['scm/proj/app', 'proj/app'], 'dev')).toEqual(['p-dev', 'p-ssh']);
     });
 
     it('uses the git URL normalizer it is given', async () => {
@@ -886,6 +910,124 @@ export function storeContract(open: OpenStores): void {
       await expect(webhooks.setSecrets('missing', ['x'])).rejects.toThrow(NotFoundError);
       expect(await webhooks.get('missing')).toBeUndefined();
       expect((await webhooks.list()).map((w) => w.name)).toEqual(['w']);
+    });
+  });
+
+  describe('NotificationStore', () => {
+    const notification = (name: string, overrides: Partial<Notification> = {}): Notification => ({
+      name,
+      url: 'https://hooks.example.com/cascade',
+      events: ['run.succeeded', 'run.failed'],
+      format: 'json',
+      secretRef: `ref:notification/${name}`,
+      createdAt: '2090-06-01T11:00:00.000Z',
+      ...overrides,
+    });
+    const delivery = (id: string, overrides: Partial<NotificationDelivery> = {}): NotificationDelivery => ({
+      id,
+      notification: 'ops',
+      event: 'run.succeeded',
+      runId: 'da1',
+      task: 'app',
+      status: 'pending',
+      createdAt: START,
+      attempts: [],
+      body: '{"event":"run.succeeded"}',
+      keepUntil: '2090-07-01T12:00:00.000Z',
+      ...overrides,
+    });
+    const attempt = (number: number, overrides: Partial<DeliveryAttempt> = {}): DeliveryAttempt => ({ number, at: START, durationMs: 12, httpStatus: 500, ...overrides });
+
+    it('creates, gets, lists by name, refuses a name that is taken, and deletes', async () => {
+      const { notifications } = await fresh();
+      await notifications.create(notification('ops', { task: 'app', events: ['base.deleted'], format: 'slack' }));
+      await notifications.create(notification('alerts'));
+      await expect(notifications.create(notification('ops', { url: 'https://other.example.com/' }))).rejects.toThrow(ConflictError);
+      expect(await notifications.get('ops')).toEqual(notification('ops', { task: 'app', events: ['base.deleted'], format: 'slack' }));
+      expect((await notifications.list()).map((n) => n.name)).toEqual(['alerts', 'ops']);
+      await notifications.delete('ops');
+      expect(await notifications.get('ops')).toBeUndefined();
+      expect((await notifications.list()).map((n) => n.name)).toEqual(['alerts']);
+      await notifications.delete('ops'); // already gone: harmless
+    });
+
+    it('writes a delivery once, and lists a notification\'s deliveries newest first, at most top', async () => {
+      const { notifications } = await fresh();
+      await notifications.create(notification('ops'));
+      expect(await notifications.createDelivery(delivery('20900601T120000000Z-a'))).toBe(true);
+      expect(await notifications.createDelivery(delivery('20900601T120000000Z-a', { body: 'another' }))).toBe(false);
+      expect(await notifications.createDelivery(delivery('20900601T120001000Z-b', { runId: undefined, task: undefined, event: 'test' }))).toBe(true);
+      expect(await notifications.createDelivery(delivery('20900601T115959000Z-c'))).toBe(true);
+      // Another notification's delivery of the same id is its own.
+      expect(await notifications.createDelivery(delivery('20900601T120000000Z-a', { notification: 'alerts' }))).toBe(true);
+      expect(await notifications.getDelivery('ops', '20900601T120000000Z-a')).toEqual(delivery('20900601T120000000Z-a'));
+      expect((await notifications.listDeliveries('ops', 10)).map((d) => d.id)).toEqual(['20900601T120001000Z-b', '20900601T120000000Z-a', '20900601T115959000Z-c']);
+      expect((await notifications.listDeliveries('ops', 2)).map((d) => d.id)).toEqual(['20900601T120001000Z-b', '20900601T120000000Z-a']);
+      expect(await notifications.listDeliveries('nobody', 10)).toEqual([]);
+    });
+
+    it('records each attempt once, in order, while the delivery is pending', async () => {
+      const { notifications } = await fresh();
+      await notifications.create(notification('ops'));
+      await notifications.createDelivery(delivery('d1'));
+      const retry = { status: 'pending' as const, nextAttemptAt: '2090-06-01T12:00:01.000Z', detail: 'HTTP 500; tried again' };
+      expect(await notifications.recordAttempt('ops', 'd1', attempt(1), retry)).toBe(true);
+      // The same attempt again, and one out of order, change nothing.
+      expect(await notifications.recordAttempt('ops', 'd1', attempt(1, { httpStatus: 502 }), retry)).toBe(false);
+      expect(await notifications.recordAttempt('ops', 'd1', attempt(3), retry)).toBe(false);
+      expect(await notifications.getDelivery('ops', 'd1')).toEqual(delivery('d1', { attempts: [attempt(1)], ...retry }));
+      // Delivered: the next attempt and the retry's detail are gone.
+      expect(await notifications.recordAttempt('ops', 'd1', attempt(2, { httpStatus: undefined, error: 'connection refused' }), { status: 'delivered' })).toBe(true);
+      expect(await notifications.getDelivery('ops', 'd1')).toEqual(delivery('d1', { attempts: [attempt(1), { number: 2, at: START, durationMs: 12, error: 'connection refused' }], status: 'delivered' }));
+      // Once it is no longer pending, no attempt is recorded.
+      expect(await notifications.recordAttempt('ops', 'd1', attempt(3), { status: 'failed', detail: 'late' })).toBe(false);
+      expect(await notifications.recordAttempt('ops', 'nobody', attempt(1), retry)).toBe(false);
+      expect(await notifications.getDelivery('ops', 'nobody')).toBeUndefined();
+    });
+
+    it('lets exactly one of 10 concurrent records of the same attempt win', async () => {
+      const { notifications } = await fresh();
+      await notifications.create(notification('ops'));
+      await notifications.createDelivery(delivery('d1'));
+      const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => notifications.recordAttempt('ops', 'd1', attempt(1, { durationMs: i }), { status: 'failed', detail: 'HTTP 404' })));
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+      expect((await notifications.getDelivery('ops', 'd1'))?.attempts).toHaveLength(1);
+    });
+
+    it('removes the deliveries with their notification, and no one else\'s', async () => {
+      const { notifications } = await fresh();
+      await notifications.create(notification('ops'));
+      await notifications.create(notification('alerts'));
+      for (let i = 0; i < 30; i += 1) await notifications.createDelivery(delivery(`d${String(i).padStart(2, '0')}`));
+      await notifications.createDelivery(delivery('d00', { notification: 'alerts' }));
+      await notifications.delete('ops');
+      expect(await notifications.listDeliveries('ops', 100)).toEqual([]);
+      expect((await notifications.listDeliveries('alerts', 100)).map((d) => d.id)).toEqual(['d00']);
+    });
+
+    it('a delivery past its keepUntil is gone for get and list', async () => {
+      const { notifications } = await fresh();
+      await notifications.create(notification('ops'));
+      await notifications.createDelivery(delivery('d-old', { keepUntil: '2090-06-01T13:00:00.000Z' }));
+      await notifications.createDelivery(delivery('d-new', { keepUntil: '2090-06-02T13:00:00.000Z' }));
+      clock.set('2090-06-01T13:00:00.000Z');
+      expect(await notifications.getDelivery('ops', 'd-old')).toBeUndefined();
+      expect((await notifications.listDeliveries('ops', 10)).map((d) => d.id)).toEqual(['d-new']);
+      expect((await notifications.listDeliveries('ops', 1)).map((d) => d.id)).toEqual(['d-new']);
+    });
+
+    it('keeps its own copy: changing what was given or read changes nothing stored', async () => {
+      const { notifications } = await fresh();
+      const given = notification('ops');
+      await notifications.create(given);
+      given.events.push('base.deleted');
+      (await notifications.get('ops'))!.events.length = 0;
+      expect(await notifications.get('ops')).toEqual(notification('ops'));
+      const d = delivery('d1');
+      await notifications.createDelivery(d);
+      d.attempts.push(attempt(1));
+      (await notifications.getDelivery('ops', 'd1'))!.attempts.push(attempt(1));
+      expect((await notifications.getDelivery('ops', 'd1'))?.attempts).toEqual([]);
     });
   });
 

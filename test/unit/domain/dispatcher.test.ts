@@ -1,14 +1,29 @@
 // The dispatcher on the memory ports: which tasks each kind of event concerns, and what it says
 // of those it does not build. (Image events' exactly-once rules: coordination*.test.ts.)
 import type { DispatchReport } from '../../../lib/domain/dispatcher';
-import type { GitEvent, ImageDeleteEvent, ImageTagEvent } from '../../../lib/domain/types';
-import { BASE_REGISTRY, digest, memoryWorld } from '../../support/memory-world';
+import type { GitEvent, ImageDeleteEvent, ImageTagEvent, Webhook } from '../../../lib/domain/types';
+import { bitbucketProvider } from '../../../lib/events/bitbucket';
+import { BASE_REGISTRY, digest, memoryWorld, type MemoryWorld } from '../../support/memory-world';
+import { fixtureJson, jsonRequest } from '../events/fixtures';
 
 const BASE = `${BASE_REGISTRY}/baseimages/node:9-alpine`;
 const COMMIT = 'fd489864e7642b48eaad6e3f155c10e46810ec72';
 
 function gitPush(deliveryId: string, ref = 'refs/heads/main', repoUrl = 'https://git.example/app.git'): GitEvent {
   return { kind: 'git', source: 'github', repoUrl, ref, commit: COMMIT, deliveryId };
+}
+
+/** A Bitbucket Server push of `feature/wip` without links (the saved delivery, its change made an update), as `webhook` normalizes it. */
+function serverPushWithoutLinks(webhook: Webhook): GitEvent {
+  const body = fixtureJson('bitbucket', 'goplayground-server-repo-refs-changed-branch-delete-no-links.json');
+  body.changes = [{ ref: { id: 'refs/heads/feature/wip', type: 'BRANCH' }, toHash: COMMIT, type: 'UPDATE' }];
+  const { events } = bitbucketProvider.normalize(jsonRequest(body, { 'x-event-key': 'repo:refs_changed', 'x-request-id': 'bb-1' }), webhook);
+  return events[0] as GitEvent;
+}
+
+async function gitTask(w: MemoryWorld, name: string, url: string, branch = 'feature/wip'): Promise<void> {
+  const task = await w.task(name, { on: [] });
+  await w.ports.tasks.put({ ...task, context: { kind: 'git', url, branch, folder: '.' } });
 }
 
 describe('the dispatcher', () => {
@@ -26,6 +41,35 @@ describe('the dispatcher', () => {
       [[], ['no task builds https://git.example/app.git branch other']],
     ]);
     expect((await w.runs()).map((r) => [r.trigger, r.commit, r.status])).toEqual([['Git Commit', COMMIT, 'Running']]);
+  });
+
+  const bitbucketHook: Webhook = { name: 'bb', provider: 'bitbucket', secrets: ['s'], createdAt: '2026-11-28T00:00:00.000Z' };
+  it.each<[string, Webhook, string[], Array<{ task?: string; reason: string }>]>([
+    [
+      'the webhook names the server: that server’s https and ssh tasks',
+      { ...bitbucketHook, loginServer: 'server.bitbucket.local' },
+      ['bb-https', 'bb-ssh'],
+      [{ task: 'other-server', reason: 'https://bitbucket.other.example/scm/~gopher/webhook-test.git is not on server.bitbucket.local, the server the webhook speaks for' }],
+    ],
+    ['the webhook names no server: every host’s, by path alone', bitbucketHook, ['bb-https', 'bb-ssh', 'other-server'], []],
+  ])('builds a Bitbucket Server push without links by project and slug when %s', async (_name, webhook, started, skipped) => {
+    const w = memoryWorld();
+    await gitTask(w, 'bb-https', 'https://server.bitbucket.local/scm/~gopher/webhook-test.git');
+    await gitTask(w, 'bb-ssh', 'ssh://git@server.bitbucket.local:7999/~GOPHER/webhook-test.git');
+    await gitTask(w, 'other-server', 'https://bitbucket.other.example/scm/~gopher/webhook-test.git');
+    await gitTask(w, 'other-branch', 'https://server.bitbucket.local/scm/~gopher/webhook-test.git', 'main');
+    await gitTask(w, 'other-repo', 'https://server.bitbucket.local/scm/~gopher/webhook-test-2.git');
+    await gitTask(w, 'other-path', 'https://server.bitbucket.local/mirror/~gopher/webhook-test.git');
+    const report = await w.cascade.dispatcher.dispatch(serverPushWithoutLinks(webhook));
+    expect(report.started.map((s) => s.task)).toEqual(started);
+    expect(report.skipped).toEqual(skipped);
+    expect((await w.runs()).map((r) => [r.taskName, r.trigger, r.commit, r.branch])).toEqual(started.map((task) => [task, 'Git Commit', COMMIT, 'feature/wip']));
+  });
+
+  it('says which repository, and on which server, no task builds', async () => {
+    const w = memoryWorld();
+    const report = await w.cascade.dispatcher.dispatch(serverPushWithoutLinks({ ...bitbucketHook, loginServer: 'server.bitbucket.local' }));
+    expect(report.skipped).toEqual([{ reason: 'no task builds ~gopher/webhook-test on server.bitbucket.local branch feature/wip' }]);
   });
 
   it('asks the registry for the digest of a tag told without one, and builds on it', async () => {

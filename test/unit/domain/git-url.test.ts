@@ -1,5 +1,5 @@
 import { ValidationError } from '../../../lib/domain/errors';
-import { normalizeGitUrl } from '../../../lib/domain/git-url';
+import { gitHost, gitUrlParts, normalizeGitUrl } from '../../../lib/domain/git-url';
 
 describe('normalizeGitUrl', () => {
   // Every spelling in a group names the same repository.
@@ -69,5 +69,28 @@ describe('normalizeGitUrl', () => {
 
   it('never keeps credentials', () => {
     expect(normalizeGitUrl('https://user:hunter2@example.com/o/r.git')).not.toContain('hunter2');
+  });
+});
+
+describe('gitUrlParts', () => {
+  it.each<[string, { host: string; path: string } | undefined]>([
+    ['https://Server.Bitbucket.Local/scm/~gopher/webhook-test.git', { host: 'server.bitbucket.local', path: 'scm/~gopher/webhook-test' }],
+    ['ssh://git@server.bitbucket.local:7999/~gopher/webhook-test.git', { host: 'server.bitbucket.local', path: '~gopher/webhook-test' }],
+    ['http://[::1]:8080/o/r.git', { host: '[::1]', path: 'o/r' }],
+    ['git@gitlab.com:group/sub/project.git', { host: 'gitlab.com', path: 'group/sub/project' }],
+    ['/srv/repos/app', undefined],
+  ])('%s', (url, parts) => {
+    expect(gitUrlParts(normalizeGitUrl(url))).toEqual(parts);
+  });
+});
+
+describe('gitHost', () => {
+  it.each<[string, string]>([
+    ['Server.Bitbucket.Local:7990', 'server.bitbucket.local'],
+    ['server.bitbucket.local', 'server.bitbucket.local'],
+    ['[::1]:7999', '[::1]'],
+    ['[::1]', '[::1]'],
+  ])('%s → %s', (given, host) => {
+    expect(gitHost(given)).toBe(host);
   });
 });

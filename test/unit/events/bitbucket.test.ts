@@ -14,6 +14,7 @@ const webhook: Webhook = { name: 'bb-repo', provider: 'bitbucket', secrets: [SEC
 
 const CLOUD = 'goplayground-cloud-repo-push.json';
 const SERVER = 'goplayground-server-repo-refs-changed-branch-delete.json';
+const SERVER_NO_LINKS = 'goplayground-server-repo-refs-changed-branch-delete-no-links.json';
 const HASH_A = '709d658dc5b6d6afcd46049c2f332ee3f515a67d';
 const HASH_B = '4f8b2c7d1e9a3b5c6d7e8f9011223344556677aa';
 const SERVER_HTTP = 'https://server.bitbucket.local/scm/~gopher/webhook-test.git';
@@ -79,12 +80,19 @@ const serverEvent = (over: Partial<GitEvent>): GitEvent => ({
   ...over,
 });
 
+/** A Server push without links: the repository by the paths of its clone URLs. */
+const serverPathEvent = (over: Partial<GitEvent>): GitEvent =>
+  serverEvent({ repoUrl: '~gopher/webhook-test', repositoryPaths: { paths: ['scm/~gopher/webhook-test', '~gopher/webhook-test'] }, ...over });
+const forServer: Webhook = { ...webhook, loginServer: 'Server.Bitbucket.Local:7990' };
+
 interface Row {
   name: string;
   request: () => WebhookRequest;
   events: GitEvent[];
   ignored: string[];
   ping?: true;
+  /** The webhook the delivery is for, when not `webhook`. */
+  to?: Webhook;
 }
 
 const rows: Row[] = [
@@ -173,6 +181,47 @@ const rows: Row[] = [
     ignored: [],
   },
   {
+    name: `${SERVER_NO_LINKS} (saved headers and signature)`,
+    request: () => fixtureRequest('bitbucket', SERVER_NO_LINKS),
+    events: [],
+    ignored: ['deletion of refs/heads/feature/wip is not a build trigger'],
+  },
+  {
+    name: 'a Server branch update without links',
+    request: () => delivery('repo:refs_changed', changed(SERVER_NO_LINKS, (b) => (b.changes = [serverChange('refs/heads/feature/wip', HASH_B, 'UPDATE')]))),
+    events: [serverPathEvent({})],
+    ignored: [],
+  },
+  {
+    name: 'a Server branch update without links, to a webhook created for the server',
+    request: () => delivery('repo:refs_changed', changed(SERVER_NO_LINKS, (b) => (b.changes = [serverChange('refs/heads/feature/wip', HASH_B, 'UPDATE')]))),
+    to: forServer,
+    events: [serverPathEvent({ repositoryPaths: { host: 'server.bitbucket.local', paths: ['scm/~gopher/webhook-test', '~gopher/webhook-test'] } })],
+    ignored: [],
+  },
+  {
+    name: 'a Server branch update without links, of a project whose key is upper case',
+    request: () =>
+      delivery(
+        'repo:refs_changed',
+        changed(SERVER_NO_LINKS, (b) => {
+          b.repository.project.key = 'PLAT';
+          b.repository.slug = 'web-app';
+          b.changes = [serverChange('refs/heads/main', HASH_B, 'UPDATE')];
+        }),
+        { 'x-request-id': 'req-9' },
+      ),
+    events: [serverPathEvent({ repoUrl: 'PLAT/web-app', repositoryPaths: { paths: ['scm/plat/web-app', 'plat/web-app'] }, ref: 'refs/heads/main', deliveryId: 'req-9:0' })],
+    ignored: [],
+  },
+  {
+    name: 'a Server branch update with links, to a webhook created for the server: the clone URL as before',
+    request: () => delivery('repo:refs_changed', changed(SERVER, (b) => (b.changes = [serverChange('refs/heads/feature/wip', HASH_B, 'UPDATE')]))),
+    to: forServer,
+    events: [serverEvent({})],
+    ignored: [],
+  },
+  {
     name: 'a Cloud push moving several refs: one outcome per change',
     request: () =>
       delivery(
@@ -232,10 +281,10 @@ const rows: Row[] = [
 ];
 
 describe('bitbucket normalize', () => {
-  it.each(rows)('$name', ({ request, events, ignored, ping }) => {
+  it.each(rows)('$name', ({ request, events, ignored, ping, to = webhook }) => {
     const req = request();
-    bitbucketProvider.authenticate(req, webhook.secrets);
-    const result = bitbucketProvider.normalize(req, webhook);
+    bitbucketProvider.authenticate(req, to.secrets);
+    const result = bitbucketProvider.normalize(req, to);
     expect(result.events).toEqual(events);
     expect(result.ignored.map((i) => i.reason)).toEqual(ignored);
     expect(result.ping).toBe(ping);
@@ -252,6 +301,21 @@ describe('bitbucket normalize', () => {
       'a Server repository without an http or ssh clone link',
       () => delivery('repo:refs_changed', changed(SERVER, (b) => (b.repository.links.clone = [{ name: 'other', href: 'x' }]))),
       /repository.links: expected an http or ssh clone link/,
+    ],
+    [
+      'a Server repository without links or slug',
+      () => delivery('repo:refs_changed', changed(SERVER_NO_LINKS, (b) => delete b.repository.slug)),
+      /bitbucket repo:refs_changed payload is malformed: repository.slug: expected a slug when the repository has no links/,
+    ],
+    [
+      'a Server repository without links or project',
+      () => delivery('repo:refs_changed', changed(SERVER_NO_LINKS, (b) => delete b.repository.project)),
+      /bitbucket repo:refs_changed payload is malformed: repository.project.key: expected a project key when the repository has no links/,
+    ],
+    [
+      'a Server repository without links and with an empty project key',
+      () => delivery('repo:refs_changed', changed(SERVER_NO_LINKS, (b) => (b.repository.project.key = ''))),
+      /bitbucket repo:refs_changed payload is malformed: repository.project.key: Too small/,
     ],
   ])('%s is a ValidationError', (_name, request, message) => {
     const run = () => bitbucketProvider.normalize(request(), webhook);
@@ -326,6 +390,14 @@ describe('bitbucket setup and content types', () => {
     expect(text.match(/URL: {7}https:\/\/hooks\.example\.com\/webhooks\/bb-repo/g)).toHaveLength(2);
     expect(text.match(/Secret: {4}s3cr3t-value/g)).toHaveLength(2);
     expect(text).toContain('Repository push');
+  });
+
+  it.each<[string, Webhook, boolean]>([
+    ['without a host, says that pushes without links match any host, and how to name the server', webhook, true],
+    ['with the server\'s host, says nothing of it', forServer, false],
+  ])('%s', (_name, to, mentioned) => {
+    const text = bitbucketProvider.setupInstructions({ url: 'https://hooks.example.com/webhooks/bb-repo', secret: 's3cr3t-value', webhook: to });
+    expect(text.includes('--login-server')).toBe(mentioned);
   });
 
   it.each<[string | undefined, boolean]>([

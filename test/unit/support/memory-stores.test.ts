@@ -41,7 +41,7 @@ describe('memoryStores', () => {
   it('has the stores createDynamoDbStores has, sharing one clock', async () => {
     const clock = new ManualClock('2090-01-01T00:00:00.000Z');
     const stores = memoryStores({ clock, runIdPrefix: 'zz' });
-    expect(Object.keys(stores).sort()).toEqual(['deliveries', 'dependencies', 'gates', 'imageStates', 'openings', 'pollStates', 'runs', 'slots', 'tasks', 'timerStates', 'webhooks']);
+    expect(Object.keys(stores).sort()).toEqual(['deliveries', 'dependencies', 'gates', 'imageStates', 'notifications', 'openings', 'pollStates', 'runs', 'slots', 'tasks', 'timerStates', 'webhooks']);
     expect(await stores.runs.nextId()).toEqual({ id: 'zz1', sequence: 1 });
     await stores.runs.create({ ...run('zz1'), status: 'Succeeded', keepUntil: '2090-01-01T00:01:00.000Z' });
     expect(await stores.deliveries.markSeen('k', 60)).toBe(true);
