@@ -1,23 +1,54 @@
 // Notification deliveries over HTTP with node's fetch (undici): one POST, a timeout, no redirects
 // followed (a receiver that moved says so with its 3xx). What the receiver does is answered, never
 // thrown: its status, or in a few words why none came. The answer's body is not read into records.
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
 import type { NotificationSender } from '../domain/ports';
 import type { SendOutcome } from '../domain/notifications/retry';
 
 export interface HttpNotificationSenderOptions {
   fetch?: typeof fetch;
+  /** Addresses no delivery goes to (LINK_LOCAL when absent); a host that resolves to one is not asked. */
+  refuse?: BlockList;
+  /** Resolves a host name to its addresses (the system's resolver when absent). */
+  resolve?: (host: string) => Promise<string[]>;
+}
+
+/** Link-local addresses, where clouds answer for their instances' credentials (169.254.169.254, fd00:ec2::254). */
+export function linkLocal(): BlockList {
+  const list = new BlockList();
+  list.addSubnet('169.254.0.0', 16, 'ipv4');
+  list.addSubnet('fe80::', 10, 'ipv6');
+  list.addAddress('fd00:ec2::254', 'ipv6');
+  return list;
+}
+
+/** LINK_LOCAL and loopback: on AWS, where nothing of the user's listens on a function's own loopback, but its runtime does. */
+export function linkLocalAndLoopback(): BlockList {
+  const list = linkLocal();
+  list.addSubnet('127.0.0.0', 8, 'ipv4');
+  list.addAddress('::1', 'ipv6');
+  list.addSubnet('0.0.0.0', 8, 'ipv4');
+  list.addAddress('::', 'ipv6');
+  return list;
 }
 
 export class HttpNotificationSender implements NotificationSender {
   private readonly fetch: typeof fetch;
+  private readonly refuse: BlockList;
+  private readonly resolve: (host: string) => Promise<string[]>;
 
   constructor(options: HttpNotificationSenderOptions = {}) {
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.refuse = options.refuse ?? linkLocal();
+    this.resolve = options.resolve ?? (async (host) => (await lookup(host, { all: true })).map((a) => a.address));
   }
 
   async post(request: { url: string; headers: Record<string, string>; body: string; timeoutMs: number }): Promise<SendOutcome> {
     const signal = AbortSignal.timeout(request.timeoutMs);
     try {
+      const refused = await this.refusedAddress(new URL(request.url).hostname);
+      if (refused !== undefined) return { refused: `the receiver's address ${refused} is one notifications are not sent to (link-local or this machine's own)` };
       const response = await this.fetch(request.url, { method: 'POST', headers: request.headers, body: request.body, redirect: 'manual', signal });
       // Frees the connection without reading what may be a large or endless body.
       await response.body?.cancel().catch(() => undefined);
@@ -26,6 +57,17 @@ export class HttpNotificationSender implements NotificationSender {
     } catch (error) {
       return { error: reasonOf(error, request.timeoutMs) };
     }
+  }
+
+  /**
+   * The first of the host's addresses that is refused. Checked before the request, so a name that
+   * changes its address between this look and fetch's own is not caught: the literal addresses
+   * and names that always point there (metadata services) are.
+   */
+  private async refusedAddress(hostname: string): Promise<string | undefined> {
+    const host = hostname.replace(/^\[(.*)\]$/, '$1');
+    const addresses = isIP(host) !== 0 ? [host] : await this.resolve(host);
+    return addresses.find((address) => this.refuse.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'));
   }
 }
 

@@ -248,7 +248,7 @@ export class NotificationService {
       number,
       at: started.toISOString(),
       durationMs: Math.max(0, ended.getTime() - started.getTime()),
-      ...('error' in outcome ? { error: outcome.error } : { httpStatus: outcome.status }),
+      ...('refused' in outcome ? { error: `not sent: ${outcome.refused}` } : 'error' in outcome ? { error: outcome.error } : { httpStatus: outcome.status }),
     };
     const after = this.stateAfter(delivery, attempt, outcome, options.retry, ended);
     await options.beforeRecording?.(after);

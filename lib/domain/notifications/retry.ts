@@ -16,7 +16,8 @@ export interface RetrySchedule {
 export const DEFAULT_RETRY: RetrySchedule = { firstDelayMs: 1000, maxDelayMs: 60_000, giveUpAfterMs: 5 * 60_000, attemptTimeoutMs: 10_000 };
 
 /** What one POST came to: the receiver's status (and its Retry-After), or why it did not answer. */
-export type SendOutcome = { status: number; retryAfterMs?: number } | { error: string };
+/** What a receiver answered; why none did (tried again); or why it was not asked (never tried again). */
+export type SendOutcome = { status: number; retryAfterMs?: number } | { error: string } | { refused: string };
 
 export type Verdict = { verdict: 'delivered' } | { verdict: 'retry'; reason: string } | { verdict: 'failed'; reason: string };
 
@@ -25,6 +26,7 @@ export type Verdict = { verdict: 'delivered' } | { verdict: 'retry'; reason: str
  * Any other answer (a 3xx: redirects are not followed; a 4xx) says the request itself is wrong.
  */
 export function verdictOf(outcome: SendOutcome): Verdict {
+  if ('refused' in outcome) return { verdict: 'failed', reason: outcome.refused };
   if ('error' in outcome) return { verdict: 'retry', reason: outcome.error };
   const { status } = outcome;
   if (status >= 200 && status < 300) return { verdict: 'delivered' };

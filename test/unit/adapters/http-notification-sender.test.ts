@@ -2,7 +2,7 @@
 // silent receiver, a closed port and a redirect; never a throw.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { HttpNotificationSender, reasonOf, retryAfterOf } from '../../../lib/adapters/http-notification-sender';
+import { HttpNotificationSender, linkLocalAndLoopback, reasonOf, retryAfterOf } from '../../../lib/adapters/http-notification-sender';
 import { freePort } from '../../../lib/local/free-port';
 
 interface Receiver {
@@ -94,4 +94,38 @@ it.each<[string | null, number | undefined]>([
   ['soon', undefined],
 ])('reads Retry-After %s as %s ms', (value, ms) => {
   expect(retryAfterOf(value, Date.parse('2099-01-01T00:00:00Z'))).toBe(ms);
+});
+
+describe('addresses no delivery goes to', () => {
+  const names: Record<string, string[]> = { 'metadata.example': ['169.254.169.254'], 'mixed.example': ['10.0.0.5', 'fe80::1'], 'lan.example': ['10.0.0.5'] };
+  const fetched: string[] = [];
+  const fake: typeof fetch = async (input) => {
+    fetched.push(String(input));
+    return new Response(null, { status: 204 });
+  };
+  const post = (s: HttpNotificationSender, url: string) => s.post({ url, headers: {}, body: '{}', timeoutMs: 1000 });
+  const resolve = async (host: string) => names[host] ?? [];
+
+  it.each([
+    ['http://169.254.169.254/latest/meta-data/', '169.254.169.254'],
+    ['http://[fe80::1]:8080/hook', 'fe80::1'],
+    ['http://[fd00:ec2::254]/', 'fd00:ec2::254'],
+    ['https://metadata.example/hook', '169.254.169.254'],
+    ['https://mixed.example/hook', 'fe80::1'],
+  ])('refuses %s (%s), without a request, and for good', async (url, address) => {
+    fetched.length = 0;
+    const outcome = await post(new HttpNotificationSender({ fetch: fake, resolve }), url);
+    expect(outcome).toEqual({ refused: `the receiver's address ${address} is one notifications are not sent to (link-local or this machine's own)` });
+    expect(fetched).toEqual([]);
+  });
+
+  it('sends to loopback and private addresses on the local stack, and not to loopback on AWS', async () => {
+    const local = new HttpNotificationSender({ fetch: fake, resolve });
+    expect(await post(local, 'http://127.0.0.1:9/hook')).toEqual({ status: 204 });
+    expect(await post(local, 'https://lan.example/hook')).toEqual({ status: 204 });
+    const aws = new HttpNotificationSender({ fetch: fake, resolve, refuse: linkLocalAndLoopback() });
+    expect(await post(aws, 'http://127.0.0.1:9001/2018-06-01/runtime/invocation/next')).toEqual({ refused: expect.stringContaining('127.0.0.1') });
+    expect(await post(aws, 'http://[::1]/')).toEqual({ refused: expect.stringContaining('::1') });
+    expect(await post(aws, 'https://lan.example/hook')).toEqual({ status: 204 });
+  });
 });

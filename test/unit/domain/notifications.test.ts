@@ -229,6 +229,8 @@ describe('retries', () => {
     [{ status: 410 }, 'failed'],
     // Redirects are not followed: the receiver should be configured where it is.
     [{ status: 301 }, 'failed'],
+    // An address no delivery goes to (link-local, or loopback on AWS) does not become one later.
+    [{ refused: 'the address 169.254.169.254' }, 'failed'],
   ])('%j is %s', (outcome, verdict) => {
     expect(verdictOf(outcome).verdict).toBe(verdict);
   });
