@@ -65,9 +65,9 @@ it('does not follow a redirect', async () => {
 
 it('gives up on a receiver that never answers after the timeout', async () => {
   open = await receiver(() => undefined);
-  const started = Date.now();
   expect(await post(open.url, 300)).toEqual({ error: 'no answer within 300 ms' });
-  expect(Date.now() - started).toBeLessThan(2000);
+  // The receiver still holds the request: it was the sender's timeout that ended the attempt.
+  expect(open.requests).toHaveLength(1);
 });
 
 it('says a closed port refused the connection, without the URL', async () => {
