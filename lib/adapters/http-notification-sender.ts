@@ -8,7 +8,7 @@ import type { SendOutcome } from '../domain/notifications/retry';
 
 export interface HttpNotificationSenderOptions {
   fetch?: typeof fetch;
-  /** Addresses no delivery goes to (LINK_LOCAL when absent); a host that resolves to one is not asked. */
+  /** Addresses no delivery goes to (linkLocal() when absent); a host that resolves to one is not asked. */
   refuse?: BlockList;
   /** Resolves a host name to its addresses (the system's resolver when absent). */
   resolve?: (host: string) => Promise<string[]>;
@@ -20,16 +20,6 @@ export function linkLocal(): BlockList {
   list.addSubnet('169.254.0.0', 16, 'ipv4');
   list.addSubnet('fe80::', 10, 'ipv6');
   list.addAddress('fd00:ec2::254', 'ipv6');
-  return list;
-}
-
-/** LINK_LOCAL and loopback: on AWS, where nothing of the user's listens on a function's own loopback, but its runtime does. */
-export function linkLocalAndLoopback(): BlockList {
-  const list = linkLocal();
-  list.addSubnet('127.0.0.0', 8, 'ipv4');
-  list.addAddress('::1', 'ipv6');
-  list.addSubnet('0.0.0.0', 8, 'ipv4');
-  list.addAddress('::', 'ipv6');
   return list;
 }
 
@@ -48,7 +38,7 @@ export class HttpNotificationSender implements NotificationSender {
     const signal = AbortSignal.timeout(request.timeoutMs);
     try {
       const refused = await this.refusedAddress(new URL(request.url).hostname);
-      if (refused !== undefined) return { refused: `the receiver's address ${refused} is one notifications are not sent to (link-local or this machine's own)` };
+      if (refused !== undefined) return { refused: `the receiver's address ${refused} is one notifications are not sent to (link-local)` };
       const response = await this.fetch(request.url, { method: 'POST', headers: request.headers, body: request.body, redirect: 'manual', signal });
       // Frees the connection without reading what may be a large or endless body.
       await response.body?.cancel().catch(() => undefined);

@@ -10,7 +10,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CloudWatchLogStore } from '../adapters/cloudwatch-log-store';
 import { CodeBuildBuilder } from '../adapters/codebuild-builder';
 import { EventBridgeTimerScheduler } from '../adapters/eventbridge-timer-scheduler';
-import { HttpNotificationSender, linkLocalAndLoopback } from '../adapters/http-notification-sender';
+import { HttpNotificationSender } from '../adapters/http-notification-sender';
 import { createDynamoDbStores } from '../adapters/dynamodb-stores';
 import { RegistryDigestResolver } from '../adapters/registry-digest-resolver';
 import { SqsQueue } from '../adapters/sqs-queue';
@@ -86,7 +86,7 @@ export function createAwsPorts(config: AwsConfig, clients: AwsClients = {}): Cas
     log: logDispatch,
     // Deliveries go through the one queue: each attempt a message, a later one with SQS's DelaySeconds.
     notifications: stores.notifications,
-    notificationSender: new HttpNotificationSender({ refuse: linkLocalAndLoopback() }),
+    notificationSender: new HttpNotificationSender(),
     warn: (message) => logger.warn(message),
     // No SourceReader: Lambda has no git, so Dockerfiles are read by the build instead of up front.
   };
