@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.cascade/**', '.serverless/**', '.esbuild/**', 'coverage/**', '.venv/**', 'bench/results.json'] },
+  { ignores: ['node_modules/**', '.cascade/**', '.serverless/**', '.esbuild/**', 'coverage/**', '.venv/**', 'bench/results.json', 'lib/console/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,12 +1,12 @@
-// `npm run bench` (`-- --quick` for a short run that writes nothing; `-- --fanout-only` or
-// `-- --ingest-only` for one measure alone, with CASCADE_BENCH_PROFILE=1 for the fan-out's
-// requests by kind): cascade measured on the local stack (DynamoDB Local, the real HTTP server,
+// `npm run bench` (`-- --quick` for a short run that writes nothing; `-- --fanout-only`,
+// `-- --ingest-only` or `-- --console-only` for one measure alone, with CASCADE_BENCH_PROFILE=1 for
+// the fan-out's requests by kind): cascade measured on the local stack (DynamoDB Local, the real HTTP server,
 // the in-process queue) with a recording builder in place of CodeBuild, against floors measured
 // in the same run: for a trigger, the same DynamoDB requests made directly, without cascade's
 // logic; for a fan-out, the least any fan-out costs (a Query, one conditional write per
 // dependent); for ingest, its one write alone. Trigger latency and items read per event are
-// measured again with 1,000 unfinished runs elsewhere in the table. Prints a table and writes
-// bench/results.json. Timing goals live here, never in tests.
+// measured again with 1,000 unfinished runs elsewhere in the table; the web console's bundle and
+// first render in bench/console.ts. Prints a table and writes bench/results.json. Timing goals live here, never in tests.
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -38,6 +38,7 @@ import { createLocalDocumentClient, createTableIfMissing, startDynamoDbLocal } f
 import { startHttpServer } from '../lib/local/http-server';
 import { startLocalStack, type LocalStack } from '../lib/local/stack';
 import { RecordingBuilder } from '../test/support/recording-builder';
+import { benchConsole } from './console';
 
 const ROOT = join(__dirname, '..');
 const REGISTRY = 'bench.registry:5000';
@@ -55,6 +56,9 @@ const TARGETS = {
   /** Ingest against the rate of its one write alone. */
   ingestOfFloor: 0.8,
   importMs: 150,
+  /** The web console: its whole bundle gzipped, and /console/runs drawn with 1,000 runs (bench/console.ts). */
+  consoleGzipKB: 300,
+  consoleFirstRenderMs: 1000,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -515,6 +519,10 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await benchFanout(1000, 500)));
     return;
   }
+  if (process.argv.includes('--console-only')) {
+    console.log(JSON.stringify(await benchConsole()));
+    return;
+  }
   if (process.argv.includes('--ingest-only')) {
     console.log(JSON.stringify(await benchIngest(10)));
     return;
@@ -529,6 +537,8 @@ async function main(): Promise<void> {
   const ingest = await benchIngest(quick ? 3 : 10);
   log('cold start…');
   const coldStart = await benchColdStart();
+  log('console…');
+  const consoleMeasure = await benchConsole();
 
   const results = {
     machine,
@@ -538,6 +548,7 @@ async function main(): Promise<void> {
     fanout: { tasks: fanout.tasks, seconds: fanout.seconds, dynamodb_requests: fanout.dynamodb_requests, requests_per_dependent: fanout.requests_per_dependent, unrelated_tasks: fanout.unrelated_tasks },
     ingest: { rps: ingest.rps, p99_ms: ingest.p99_ms, body_bytes: ingest.bytes, requests: ingest.requests, non_2xx: ingest.non2xx, cpu_cores: ingest.cpu_cores, floor_cpu_cores: ingest.floor_cpu_cores },
     cold_start: coldStart,
+    console: consoleMeasure,
     floor: { trigger_p50_ms: trigger.floor_p50_ms, trigger_p99_ms: trigger.floor_p99_ms, fanout_seconds: fanout.floor_seconds, fanout_requests: fanout.floor_requests, ingest_rps: ingest.floor_rps },
     ratios: {
       trigger_p50: round(trigger.p50_ms / trigger.floor_p50_ms, 2),
@@ -565,6 +576,10 @@ async function main(): Promise<void> {
       '',
       '',
     ],
+    [`console bundle (gzipped)`, `${round(consoleMeasure.bundle_bytes / 1024)} KB (${round(consoleMeasure.bundle_gzip_bytes / 1024)} KB)`, `<= ${TARGETS.consoleGzipKB} KB gzipped`, verdict(consoleMeasure.bundle_gzip_bytes <= TARGETS.consoleGzipKB * 1024)],
+    consoleMeasure.first_render_ms === undefined
+      ? ['console /console/runs, 1,000 runs', `not measured: ${consoleMeasure.skipped ?? ''}`, '', '']
+      : [`console /console/runs first render, ${consoleMeasure.runs} runs (API share)`, `${consoleMeasure.first_render_ms} ms (${consoleMeasure.api_ms} ms)`, `<= ${TARGETS.consoleFirstRenderMs} ms`, verdict(consoleMeasure.first_render_ms <= TARGETS.consoleFirstRenderMs)],
     ...coldStart.map((c): [string, string, string, string] => [`cold start ${c.function}`, `${round(c.bundle_bytes / 1024)} KB, import ${c.import_ms} ms on Node ${c.node.replace(/^v/, '')}`, `<= ${TARGETS.importMs} ms`, verdict(c.import_ms <= TARGETS.importMs)]),
   ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['MEASURE', 'RESULT', 'TARGET', ''][i]!.length));

@@ -74,7 +74,8 @@ function functionStatements(prefix) {
       schedules,
       passSchedulerRole,
     ],
-    webhook: [records('GetItem', 'PutItem', 'DeleteItem'), queueSend],
+    // UpdateItem: each delivery's line in its webhook's history (lib/adapters/dynamodb-webhook-delivery-log.ts).
+    webhook: [records('GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'), queueSend],
     dispatcher: [records(...all, 'BatchGetItem', 'BatchWriteItem'), queueSend, queueConsume, builds('StartBuild', 'ListBuildsForProject', 'BatchGetBuilds'), secrets(prefix, 'GetParameter'), buildLogs('CreateLogStream', 'PutLogEvents')],
     registryEvents: [records('PutItem', 'DeleteItem'), queueSend, deadLetters],
     // A run's end prunes its task's history beyond the kept runs: BatchWriteItem deletes them.

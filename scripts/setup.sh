@@ -33,6 +33,8 @@ command -v git >/dev/null || need+=(git)
 # npm run bench unpacks the functions' bundles to time their import.
 command -v unzip >/dev/null || need+=(unzip)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+# The web console's browser tests and screenshots drive Debian's Chromium (never a downloaded one).
+command -v chromium >/dev/null || need+=(chromium)
 # The tutorial's base image is made FROM scratch with a static busybox.
 if ! command -v file >/dev/null || ! file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
   need+=(busybox-static file)

@@ -111,6 +111,9 @@ export const keys = {
   allWebhooks: 'WEBHOOKS',
 
   delivery: (key: string): ItemKey => ({ PK: `DELIVERY#${key}`, SK: 'DELIVERY' }),
+  /** A webhook's delivery history: one partition per webhook, sorted by when each arrived. */
+  webhookDeliveries: (webhook: string) => `WEBHOOKLOG#${webhook}`,
+  webhookDelivery: (webhook: string, receivedAt: string, id: string): ItemKey => ({ PK: keys.webhookDeliveries(webhook), SK: `${receivedAt}#${id}` }),
 
   notification: (name: string): ItemKey => ({ PK: keys.notificationItems(name), SK: 'NOTIFICATION' }),
   allNotifications: 'NOTIFICATIONS',

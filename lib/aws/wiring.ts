@@ -12,6 +12,7 @@ import { CodeBuildBuilder } from '../adapters/codebuild-builder';
 import { EventBridgeTimerScheduler } from '../adapters/eventbridge-timer-scheduler';
 import { HttpNotificationSender } from '../adapters/http-notification-sender';
 import { createDynamoDbStores } from '../adapters/dynamodb-stores';
+import { DynamoDbWebhookDeliveryLog } from '../adapters/dynamodb-webhook-delivery-log';
 import { RegistryDigestResolver } from '../adapters/registry-digest-resolver';
 import { SqsQueue } from '../adapters/sqs-queue';
 import { SsmSecretStore } from '../adapters/ssm-secret-store';
@@ -88,6 +89,8 @@ export function createAwsPorts(config: AwsConfig, clients: AwsClients = {}): Cas
     notifications: stores.notifications,
     notificationSender: new HttpNotificationSender(),
     warn: (message) => logger.warn(message),
+    // What each webhook delivery carried and started: the console's webhooks view.
+    webhookDeliveries: new DynamoDbWebhookDeliveryLog({ client: clients.dynamo, tableName: config.tableName }),
     // No SourceReader: Lambda has no git, so Dockerfiles are read by the build instead of up front.
   };
 }

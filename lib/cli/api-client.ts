@@ -235,6 +235,28 @@ export class CascadeApiClient {
     await this.send('DELETE', `/api/tokens/${segment(name)}`);
   }
 
+  /**
+   * Sends the bytes of a request made elsewhere (`cascade console` forwards its browser's API
+   * calls), signed or with the token as every call is, and answers the response whatever its
+   * status. `authorization` (the browser's) is sent only when this client has no credentials of
+   * its own to send.
+   */
+  async forward(method: string, pathAndQuery: string, request: { body?: Uint8Array; contentType?: string; authorization?: string } = {}): Promise<Response> {
+    const url = new URL(`${this.baseUrl}${pathAndQuery}`);
+    const body = request.body !== undefined && request.body.length > 0 ? Buffer.from(request.body) : undefined;
+    const plain: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) plain['content-type'] = request.contentType ?? 'application/json';
+    const token = this.signer ? undefined : await this.token?.();
+    if (token !== undefined) plain.authorization = `Bearer ${token}`;
+    else if (!this.signer && request.authorization !== undefined) plain.authorization = request.authorization;
+    const headers = this.signer ? await this.signer.sign({ method, url, headers: plain, body }) : plain;
+    try {
+      return await this.fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      throw this.unreachable(err);
+    }
+  }
+
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.send(method, path, body);
     const text = await response.text();

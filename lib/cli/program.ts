@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cli-context';
 import { registerBuildCommand } from './commands/build';
+import { registerConsoleCommand } from './commands/console';
 import { registerInsightCommands } from './commands/insight';
 import { registerNotificationCommands } from './commands/notification';
 import { registerRegistryCommands } from './commands/registry';
@@ -42,6 +43,7 @@ export function createProgram(ctx: CliContext): Command {
   registerNotificationCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerInsightCommands(program, ctx);
+  registerConsoleCommand(program, ctx);
 
   for (const command of allCommands(program)) {
     const path = commandPath(command);

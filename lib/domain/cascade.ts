@@ -3,7 +3,7 @@
 import { Coordinator } from './coordination/coordinator';
 import { DependencyCapture } from './dependency-capture';
 import { Dispatcher, type DispatchReport } from './dispatcher';
-import { EventIntake } from './event-intake';
+import { DELIVERY_TTL_SECONDS, EventIntake } from './event-intake';
 import { ExplainService } from './explain';
 import { DEFAULT_POLL_INTERVAL_MS, Poller, type PollerOptions } from './poller';
 import { TimerService } from './timer-service';
@@ -39,6 +39,7 @@ import { RunService } from './run-service';
 import { TaskService } from './task-service';
 import { WebhookService } from './webhook-service';
 import type { WebhookProviders } from './webhook-provider';
+import type { WebhookDeliveryLog } from './webhook-delivery-log';
 
 export interface CascadePorts {
   tasks: TaskStore;
@@ -78,6 +79,8 @@ export interface CascadePorts {
   notificationRetry?: RetrySchedule;
   /** Told of what goes wrong where nothing may be thrown (a notification not queued, a delivery given up). */
   warn?: (message: string) => void;
+  /** Each webhook's recent deliveries and what became of them (the console's webhooks view). */
+  webhookDeliveries?: WebhookDeliveryLog;
 }
 
 
@@ -134,9 +137,17 @@ export function createCascade(ports: CascadePorts): Cascade {
     notifications,
     async process(message) {
       switch (message.type) {
-        case 'event':
-          await dispatcher.dispatch(message.event, message.forTask);
+        case 'event': {
+          const report = await dispatcher.dispatch(message.event, message.forTask);
+          // Only once dispatched: a failed dispatch is retried, and its outcome is the retry's.
+          if (message.via && ports.webhookDeliveries) {
+            const outcome = { at: ports.clock.now().toISOString(), started: report.started, skipped: report.skipped };
+            await ports.webhookDeliveries
+              .recordOutcome(message.via, message.event.deliveryId, outcome, DELIVERY_TTL_SECONDS)
+              .catch((error: unknown) => ports.warn?.(`what became of delivery ${message.event.deliveryId} was not recorded: ${error instanceof Error ? error.message : String(error)}`));
+          }
           return;
+        }
         case 'start-run':
           // Queued after a start whose outcome was unknown (or refused for now): not a first start.
           await runs.start(message.runId, { retry: true });

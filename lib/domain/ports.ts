@@ -1,5 +1,6 @@
 // Narrow interfaces the domain needs from the outside world. Adapters in lib/adapters implement them.
 import type { ConflictError } from './errors';
+import type { WebhookDeliveryRef } from './webhook-delivery-log';
 import type { Notification, NotificationDelivery, NotificationSubject, DeliveryAttempt, DeliveryStatus } from './notifications/notification';
 import type { SendOutcome } from './notifications/retry';
 import type {
@@ -257,8 +258,8 @@ export interface LogStore {
 }
 
 export type QueueMessage =
-  /** `forTask`: a deferred event seen again by one dependent only. */
-  | { type: 'event'; event: InboundEvent; forTask?: string }
+  /** `forTask`: a deferred event seen again by one dependent only. `via`: the webhook delivery it came in, whose record is told what became of it. */
+  | { type: 'event'; event: InboundEvent; forTask?: string; via?: WebhookDeliveryRef }
   | { type: 'start-run'; runId: string }
   | { type: 'build-result'; result: BuildResult }
   /** A run's transition or a deleted base, for the notifications it concerns (NotificationService.fanOut). */

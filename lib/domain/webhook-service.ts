@@ -3,9 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError } from './errors';
 import type { Clock, DeliveryStore, Queue, WebhookStore } from './ports';
-import { EventIntake } from './event-intake';
+import { DELIVERY_TTL_SECONDS, EventIntake } from './event-intake';
 import type { Webhook } from './types';
 import { acceptsContentType, type WebhookProviders, type WebhookRequest } from './webhook-provider';
+import { eventSubject, type WebhookDeliveryLog, type WebhookDeliveryRecord, type WebhookDeliveryView } from './webhook-delivery-log';
 
 /** A new secret of 32 random bytes (webhooks, notifications). */
 export function newSecret(): string {
@@ -29,7 +30,14 @@ export interface WebhookServiceDeps {
    * made through this service apply at once; made elsewhere (another Lambda), within this time.
    */
   webhookCacheMs?: number;
+  /** Where each webhook's recent deliveries are recorded (the console shows them); none are when absent. */
+  webhookDeliveries?: WebhookDeliveryLog;
+  /** Told of a delivery whose record could not be written: the delivery itself is not failed for it. */
+  warn?: (message: string) => void;
 }
+
+/** The most deliveries of a webhook one request lists. */
+export const MAX_LISTED_DELIVERIES = 100;
 
 const WEBHOOK_CACHE_MS = 5000;
 
@@ -139,7 +147,25 @@ export class WebhookService {
     provider.authenticate(request, webhook.secrets);
     const normalized = provider.normalize(request, webhook);
     if (normalized.ping) return { accepted: 0, ignored: normalized.ignored, ping: true };
-    return this.intake.accept(webhook.name, normalized);
+    const log = this.deps.webhookDeliveries;
+    if (!log) return this.intake.accept(webhook.name, normalized);
+    const via = { webhook: webhook.name, receivedAt: request.receivedAt, id: randomBytes(4).toString('hex') };
+    const { result, queued } = await this.intake.acceptNoting(webhook.name, normalized, via);
+    const record: WebhookDeliveryRecord = {
+      ...via,
+      events: queued.map((event) => ({ deliveryId: event.deliveryId, kind: event.kind, subject: eventSubject(event) })),
+      ignored: result.ignored.map((i) => i.reason),
+      outcomes: {},
+    };
+    // The events are queued already: a history that could not be written loses a line, not a build.
+    await log.record(record, DELIVERY_TTL_SECONDS).catch((error: unknown) => this.deps.warn?.(`the delivery to webhook "${webhook.name}" was not recorded in its history: ${error instanceof Error ? error.message : String(error)}`));
+    return result;
+  }
+
+  /** The webhook's last deliveries, newest first: what each carried, ignored, and started. */
+  async deliveries(name: string, top: number): Promise<WebhookDeliveryView[]> {
+    await this.require(name);
+    return this.deps.webhookDeliveries ? this.deps.webhookDeliveries.recent(name, Math.min(top, MAX_LISTED_DELIVERIES)) : [];
   }
 
   /** The webhook a delivery is for, read at most once per cache period: every delivery needs it. */

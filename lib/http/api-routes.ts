@@ -183,6 +183,11 @@ export const apiRoutes: Route<Cascade>[] = [
   },
   { method: 'GET', path: '/api/webhooks/{name}', handle: async (_r, p, c) => json(200, await c.webhooks.get(p.name as string)) },
   {
+    method: 'GET',
+    path: '/api/webhooks/{name}/deliveries',
+    handle: async (r, p, c) => json(200, { deliveries: await c.webhooks.deliveries(p.name as string, parseInput(listDeliveriesQuerySchema, r.query).top) }),
+  },
+  {
     method: 'DELETE',
     path: '/api/webhooks/{name}',
     handle: async (_r, p, c) => {

@@ -3,6 +3,9 @@
 //   listens on, or the --public-url host), which a DNS-rebinding page cannot do: 421 otherwise;
 // - API tokens: `/api/*` needs `Authorization: Bearer <token>` once any token exists, and always
 //   when the stack listens beyond loopback (unless started with --insecure-no-auth): 401 otherwise.
+// - browsers' pages of other sites: an `/api/*` request a browser marks as coming from another
+//   origin (`Sec-Fetch-Site`, `Origin`) is refused, 403: a page elsewhere cannot start or cancel
+//   runs on a stack that asks no token (the web console calls from its own origin).
 // `/health` answers anyone; webhooks carry their own per-webhook secrets.
 import { networkInterfaces } from 'node:os';
 import { CascadeError, UnauthorizedError, ValidationError } from '../domain/errors';
@@ -22,6 +25,33 @@ export interface RequestHead {
 export class MisdirectedRequestError extends CascadeError {
   readonly status = 421;
   readonly code = 'misdirected_request';
+}
+
+/** A browser sent the request from a page of another origin. */
+export class CrossOriginRequestError extends CascadeError {
+  readonly status = 403;
+  readonly code = 'cross_origin_request';
+}
+
+/**
+ * A browser says where a request comes from: `Sec-Fetch-Site` (same-origin, or none when the user
+ * typed the URL) and, on writes and cross-origin reads, `Origin`, which must name a host this
+ * server answers for (`allowed`). Clients that say neither (the CLI, curl) are let through.
+ */
+export function checkSameOrigin(headers: Record<string, string | undefined>, allowed: (originHost: string) => boolean, who = 'cascade'): void {
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    throw new CrossOriginRequestError(`${who} takes API calls from its own pages only, not from a ${site} page`);
+  }
+  const origin = headers.origin;
+  if (origin === undefined) return;
+  let host: string | undefined;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = undefined;
+  }
+  if (host === undefined || host === '' || !allowed(host)) throw new CrossOriginRequestError(`${who} takes API calls from its own pages only, not from ${origin}`);
 }
 
 /** The stack would listen beyond loopback with nothing asked of API callers. */
@@ -78,7 +108,10 @@ export function createAccessGuard(options: AccessOptions): (head: RequestHead) =
     if (head.path === '/health') return undefined;
     try {
       checkHost(head.headers.host, names);
-      if (head.path === '/api' || head.path.startsWith('/api/')) await checkToken(head.headers.authorization, options, loopbackOnly);
+      if (head.path === '/api' || head.path.startsWith('/api/')) {
+        checkSameOrigin(head.headers, (originHost) => allows(originHost, names));
+        await checkToken(head.headers.authorization, options, loopbackOnly);
+      }
       return undefined;
     } catch (error) {
       const response = errorResponse(error);
@@ -88,9 +121,13 @@ export function createAccessGuard(options: AccessOptions): (head: RequestHead) =
   };
 }
 
+function allows(host: string, allowed: Set<string>): boolean {
+  const name = hostName(host);
+  return allowed.has(name) || isLoopbackHost(name);
+}
+
 function checkHost(host: string | undefined, allowed: Set<string>): void {
-  const name = host === undefined ? undefined : hostName(host);
-  if (name !== undefined && (allowed.has(name) || isLoopbackHost(name))) return;
+  if (host !== undefined && allows(host, allowed)) return;
   throw new MisdirectedRequestError(
     `cascade does not answer for the host "${host ?? ''}": name it by a loopback address, the address it listens on, or the host of its --public-url`,
   );

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BuildahBuilder } from '../adapters/buildah-builder';
 import { createDynamoDbStores } from '../adapters/dynamodb-stores';
+import { DynamoDbWebhookDeliveryLog } from '../adapters/dynamodb-webhook-delivery-log';
 import { FileLogStore } from '../adapters/file-log-store';
 import { FileSecretStore } from '../adapters/file-secret-store';
 import { GitSourceReader } from '../adapters/git-source-reader';
@@ -30,6 +31,7 @@ import { InProcessQueue } from './in-process-queue';
 import { checkExposure, createAccessGuard, isLoopbackOnly, parsePublicUrl } from './access';
 import { ApiTokens } from './api-tokens';
 import { tokenRoutes } from './token-routes';
+import { isConsolePath, serveConsole } from '../console/console-routes';
 
 export interface LocalStackOptions {
   port: number;
@@ -164,6 +166,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queue,
       notificationQueue,
       notificationSender: new HttpNotificationSender(),
+      webhookDeliveries: new DynamoDbWebhookDeliveryLog({ client, tableName, clock }),
       ...(options.notificationRetry && { notificationRetry: options.notificationRetry }),
       warn: (message) => log(`cascade: ${message}`),
       builder,
@@ -185,7 +188,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const guard = createAccessGuard(access);
     const server = await startHttpServer(
       async (request) => {
-        const response = await (request.path.startsWith('/api/tokens') ? localRoutes : routes)(request);
+        // The web console: its page and files (behind the Host check, with no token), on the same API.
+        const response = isConsolePath(request.path) ? await serveConsole(request) : await (request.path.startsWith('/api/tokens') ? localRoutes : routes)(request);
         if (request.path !== '/health') log(`${request.method} ${redactPath(request.path)} ${response.status}`);
         return response;
       },

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const SCRIPT = join(__dirname, '..', '..', 'scripts', 'setup.sh');
-const PRESENT_TOOLS = ['buildah', 'htpasswd', 'git', 'unzip', 'java', 'cfn-lint', 'moto_server', 'npm'];
+const PRESENT_TOOLS = ['buildah', 'htpasswd', 'git', 'unzip', 'java', 'chromium', 'cfn-lint', 'moto_server', 'npm'];
 const SERVICE_COMMANDS = ['apt-get', 'systemctl', 'service', 'update-rc.d', 'pkill'];
 
 const record = '#!/bin/sh\necho "$(basename "$0") $*" >> "$FAKE_CALLS"\n';
@@ -44,6 +44,8 @@ interface Machine {
   /** Already running before this run: the init script's pid file is there. */
   servicePidFile?: boolean;
   failing?: string[];
+  /** Tools of PRESENT_TOOLS this machine lacks. */
+  absent?: string[];
 }
 
 interface SetupRun {
@@ -66,6 +68,7 @@ function runSetup(dir: string, machine: Machine): SetupRun {
   }
 
   for (const [name, text] of Object.entries(STUBS)) {
+    if (machine.absent?.includes(name)) continue;
     writeFileSync(join(bin, name), text);
     chmodSync(join(bin, name), 0o755);
   }
@@ -140,6 +143,23 @@ const rows: Array<{ name: string; machine: Machine; calls: string[]; warning?: t
     warning: true,
   },
 ];
+
+describe('scripts/setup.sh and Chromium', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cascade-setup-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    ['installs Debian’s chromium when it is missing', ['chromium'], ['apt-get update', 'apt-get install -y chromium']],
+    ['installs nothing when chromium is there', [], []],
+  ])('%s', (_name, absent, calls) => {
+    const result = runSetup(dir, { registry: 'package', systemd: true, absent });
+    expect(result.calls).toEqual(calls);
+    expect(result.status).toBe(0);
+  });
+});
 
 describe('scripts/setup.sh and the docker-registry service', () => {
   let dir: string;

@@ -11,7 +11,7 @@ import { parsePublicUrl } from '../../local/access';
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /** Resolves with the first SIGINT or SIGTERM; listening from the start so one during startup is not lost. */
-function nextStopSignal(): { received: Promise<NodeJS.Signals>; dispose(): void } {
+export function nextStopSignal(): { received: Promise<NodeJS.Signals>; dispose(): void } {
   let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
   const received = new Promise<NodeJS.Signals>((done) => {
     onSignal = (signal) => {
