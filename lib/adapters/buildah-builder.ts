@@ -7,11 +7,13 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BuildahTool } from '../build/buildah-tool';
 import { BuildStepError, insideContext, readBuildPlan, runBuildSteps, type BuildRecord } from '../build/build-steps';
+import { readTaskFilePlan, runTaskFileSteps, taskFileRegistries } from '../build/task-file-steps';
+import { isTaskFile } from '../taskfile/task-file';
 import { CommandNotFoundError, runCommand, type CommandResult } from '../build/run-command';
 import { CascadeError } from '../domain/errors';
 import type { Builder, BuildRequest, Clock, LogStore, SecretStore } from '../domain/ports';
 import { systemClock } from '../domain/ports';
-import type { BuildContext, BuildResult, BuildSpec } from '../domain/types';
+import type { BuildContext, BuildResult, BuildSpec, RunStep } from '../domain/types';
 import { isLoopbackHost, normalizeRegistry } from '../images/reference';
 import { lastErrorLine } from './buildah-errors';
 import { redact, type SecretToHide } from './redact';
@@ -106,7 +108,7 @@ export class BuildahBuilder implements Builder {
   private async execute(build: ActiveBuild, spec: BuildSpec): Promise<void> {
     const secrets: SecretToHide[] = [];
     const log = new RunLog(this.options.logs, build.runId, secrets);
-    const record: BuildRecord = { baseImages: [], outputImages: [] };
+    const record: BuildRecord & { steps?: RunStep[] } = { baseImages: [], outputImages: [] };
     let status: BuildResult['status'] = 'Succeeded';
     let error: string | undefined;
     let dir: string | undefined;
@@ -153,6 +155,7 @@ export class BuildahBuilder implements Builder {
       finishedAt: this.clock.now().toISOString(),
       outputImages: record.outputImages,
       baseImages: record.baseImages,
+      ...(record.steps !== undefined && { steps: record.steps }),
     };
     if (error !== undefined) result.error = error;
     try {
@@ -187,9 +190,10 @@ class LocalBuild {
     this.signal = build.controller.signal;
   }
 
-  async run(record: BuildRecord): Promise<void> {
+  async run(record: BuildRecord & { steps?: RunStep[] }): Promise<void> {
     const contextDir = await this.prepareContext(this.spec.context);
     this.checkAborted();
+    if (isTaskFile(this.spec.dockerfile)) return this.runTaskFile(contextDir, record);
     const plan = await readBuildPlan({ contextDir, dockerfile: this.spec.dockerfile, buildArgs: this.spec.buildArgs, platform: this.spec.platform });
 
     // buildah's logins: where plain HTTP is allowed, and the task's credentials.
@@ -215,6 +219,33 @@ class LocalBuild {
       });
     } finally {
       await buildah.remove(localName);
+    }
+  }
+
+  /** A task file: its steps with buildah, under the same logins a Dockerfile build gets. */
+  private async runTaskFile(contextDir: string, record: BuildRecord & { steps?: RunStep[] }): Promise<void> {
+    const plan = await readTaskFilePlan({ contextDir, taskFile: this.spec.dockerfile, values: this.spec.values ?? {}, platform: this.spec.platform });
+    const buildah = await BuildahTool.create({
+      run: (args, opts = {}) => this.exec(this.config.buildah, args, { ...opts, install: 'install it with apt-get install buildah' }),
+      storageRoot: this.config.storageRoot,
+      workDir: this.dir,
+      registriesConf: await this.writeRegistriesConf(taskFileRegistries(plan)),
+      authFile: await this.writeAuthFile(),
+    });
+    const built: string[] = [];
+    record.steps = [];
+    try {
+      await runTaskFileSteps(plan, buildah, {
+        localNamePrefix: `localhost/cascade-build/${randomBytes(8).toString('hex')}`,
+        log: (line) => this.log.line(line),
+        record,
+        steps: record.steps,
+        built,
+        signal: this.signal,
+        now: () => this.config.clock?.now() ?? new Date(),
+      });
+    } finally {
+      for (const name of built) await buildah.remove(name);
     }
   }
 
@@ -322,22 +353,24 @@ class LocalBuild {
   private async exec(
     command: string,
     args: string[],
-    opts: { cwd?: string; env?: Record<string, string>; quiet?: boolean; install: string },
+    opts: { cwd?: string; env?: Record<string, string>; quiet?: boolean; signal?: AbortSignal; output?: (text: string) => void; install: string },
   ): Promise<CommandResult> {
     // A clone must fail, not wait for a password nobody will type.
     const env = { ...process.env, ...opts.env, GIT_TERMINAL_PROMPT: '0' };
+    // A step's output goes through its own writer (prefixed lines), stopped by its own signal too.
+    const output = opts.output;
     try {
       return await runCommand(command, args, {
         cwd: opts.cwd ?? this.dir,
         env,
-        signal: this.signal,
-        onOutput: opts.quiet ? undefined : (_stream, text) => this.log.write(text),
+        signal: opts.signal ?? this.signal,
+        onOutput: opts.quiet ? undefined : (_stream, text) => (output ? output(text) : this.log.write(text)),
       });
     } catch (err) {
       if (err instanceof CommandNotFoundError) throw new Error(`${err.message} (${opts.install})`);
       throw err;
     } finally {
-      this.log.endPartialLine();
+      if (!output) this.log.endPartialLine();
     }
   }
 }

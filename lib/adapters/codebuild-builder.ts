@@ -226,6 +226,7 @@ export class CodeBuildBuilder implements Builder {
       variables.push(plain(BUILD_ENV.gitUrl, spec.context.url), plain(BUILD_ENV.gitBranch, spec.context.branch));
     }
     if (spec.commit) variables.push(plain(BUILD_ENV.gitCommit, spec.commit));
+    if (spec.values) variables.push(plain(BUILD_ENV.templateValues, JSON.stringify(spec.values)));
 
     const pushHost = normalizeRegistry(spec.registry);
     const covered = spec.credentials.some((c) => normalizeRegistry(c.loginServer) === pushHost);

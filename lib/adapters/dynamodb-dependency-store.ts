@@ -79,13 +79,15 @@ export class DynamoDbDependencyStore implements DependencyStore {
         GSI1PK: keys.taskDependencies(taskName),
         GSI1SK: keys.dependencyInTask(dep.registry, dep.repository, dep.tag),
       };
+      // The task file's step that pulled it; a Dockerfile task's edge has none.
+      if (dep.step !== undefined) fields.step = dep.step;
       const names = Object.keys(fields);
       return {
         Update: {
           TableName: this.tableName,
           Key: keys.dependency(dep.registry, dep.repository, dep.tag, taskName),
-          UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :v${i}`).join(', ')}`,
-          ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#a${i}`, name])),
+          UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :v${i}`).join(', ')}${dep.step === undefined ? ' REMOVE #step' : ''}`,
+          ExpressionAttributeNames: { ...Object.fromEntries(names.map((name, i) => [`#a${i}`, name])), ...(dep.step === undefined && { '#step': 'step' }) },
           ExpressionAttributeValues: Object.fromEntries(names.map((name, i) => [`:v${i}`, fields[name]])),
         },
       };

@@ -13,6 +13,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBuildPlan, runBuildSteps, type BuildInput, type BuildRecord } from '../build/build-steps';
+import { readTaskFilePlan, runTaskFileSteps, taskFileRegistries, type TaskFilePlan } from '../build/task-file-steps';
+import type { RunStep } from '../domain/types';
+import { isTaskFile } from '../taskfile/task-file';
 import type { ContainerTool } from '../build/container-tool';
 import { DockerTool } from '../build/docker-tool';
 import { runCommand } from '../build/run-command';
@@ -41,21 +44,25 @@ export class BuildInputError extends CascadeError {
 }
 
 /** Where run-steps leaves the build's report in $CASCADE_WORK; the buildspec exports these files. */
-export const RESULT_FILES = { baseImages: 'base-images.json', outputImages: 'output-images.json' } as const;
+export const RESULT_FILES = { baseImages: 'base-images.json', outputImages: 'output-images.json', steps: 'steps.json' } as const;
 
 export async function runHelper(argv: string[], io: HelperIo): Promise<void> {
   const [command, ...args] = argv;
   switch (command) {
     case 'plan-logins': {
-      const plan = await readBuildPlan(buildInput(io));
-      for (const line of planLogins(io.env, plan.bases.map((base) => base.resolved.registry))) io.out(`${line.join('\t')}\n`);
+      const input = buildInput(io);
+      // A task file's registries: every build step's bases, the images its cmd steps run, where it pushes.
+      const registries = isTaskFile(input.dockerfile)
+        ? taskFileRegistries(await readTaskFile(io))
+        : (await readBuildPlan(input)).bases.map((base) => base.resolved.registry);
+      for (const line of planLogins(io.env, registries)) io.out(`${line.join('\t')}\n`);
       return;
     }
     case 'password':
       io.out(password(io.env, args[0], args[1]));
       return;
     case 'run-steps':
-      return runSteps(io);
+      return isTaskFile(required(io.env, BUILD_ENV.dockerfile)) ? runTaskFile(io) : runSteps(io);
     default:
       throw new BuildInputError(`unknown helper command "${command ?? ''}"`);
   }
@@ -136,6 +143,27 @@ async function runSteps(io: HelperIo): Promise<void> {
   }
 }
 
+/** A task file's steps with docker, reporting the same files and each step's status. */
+async function runTaskFile(io: HelperIo): Promise<void> {
+  const runId = required(io.env, BUILD_ENV.runId).toLowerCase().replace(/[^a-z0-9._-]/g, '-');
+  const record: BuildRecord = { baseImages: [], outputImages: [] };
+  const steps: RunStep[] = [];
+  try {
+    const plan = await readTaskFile(io);
+    await runTaskFileSteps(plan, io.tool ?? dockerOnPath(io), { localNamePrefix: `cascade-build/${runId}`, log: (line) => io.out(`${line}\n`), record, steps, built: [] });
+  } finally {
+    writeFileSync(join(io.workDir, RESULT_FILES.baseImages), JSON.stringify(record.baseImages));
+    writeFileSync(join(io.workDir, RESULT_FILES.outputImages), JSON.stringify(record.outputImages));
+    // Exported as one variable: a step's error is kept short.
+    writeFileSync(join(io.workDir, RESULT_FILES.steps), JSON.stringify(steps.map((s) => (s.error ? { ...s, error: s.error.slice(0, 300) } : s))));
+  }
+}
+
+function readTaskFile(io: Pick<HelperIo, 'env' | 'cwd'>): Promise<TaskFilePlan> {
+  const values = jsonObject(io.env, BUILD_ENV.templateValues);
+  return readTaskFilePlan({ contextDir: io.cwd, taskFile: required(io.env, BUILD_ENV.dockerfile), values, platform: io.env[BUILD_ENV.platform] ?? '' });
+}
+
 function buildInput(io: Pick<HelperIo, 'env' | 'cwd'>): BuildInput {
   return {
     contextDir: io.cwd,
@@ -149,12 +177,13 @@ function buildInput(io: Pick<HelperIo, 'env' | 'cwd'>): BuildInput {
 function dockerOnPath(io: HelperIo): DockerTool {
   // CodeBuild stops a build by ending its container: nothing here needs to stop docker first.
   const { signal } = new AbortController();
+  // A task file's step gives its own writer (lines prefixed with its id) and its own timeout.
   return new DockerTool((args, opts = {}) =>
     runCommand('docker', args, {
       cwd: opts.cwd ?? io.cwd,
       env: { ...io.env, ...opts.env },
-      signal,
-      onOutput: opts.quiet ? undefined : (stream, text) => (stream === 'stdout' ? io.out(text) : io.err(text)),
+      signal: opts.signal ?? signal,
+      onOutput: opts.quiet ? undefined : (stream, text) => (opts.output ? opts.output(text) : stream === 'stdout' ? io.out(text) : io.err(text)),
     }),
   );
 }

@@ -3,7 +3,7 @@
 // the build produced comes from the variables infra/buildspec.yml exports.
 import type { Build } from '@aws-sdk/client-codebuild';
 import * as z from 'zod';
-import type { BuildResult, OutputImage, ResolvedBaseImage } from '../domain/types';
+import type { BuildResult, OutputImage, ResolvedBaseImage, RunStep } from '../domain/types';
 import { EXPORTED } from './build-variables';
 
 export type BuildEventOutcome = { kind: 'result'; result: BuildResult } | { kind: 'ignored'; reason: string };
@@ -51,6 +51,18 @@ const baseImagesSchema = z.array(
     digest: z.string().regex(DIGEST),
     stage: z.enum(['runtime', 'build-time']),
     pinned: z.boolean(),
+    step: z.string().min(1).optional(),
+  }),
+);
+const stepsSchema = z.array(
+  z.object({
+    id: z.string().min(1),
+    kind: z.enum(['build', 'cmd', 'push']),
+    status: z.enum(['Succeeded', 'Failed', 'Timeout', 'Canceled', 'Skipped']),
+    startedAt: z.string().optional(),
+    durationMs: z.number().nonnegative().optional(),
+    error: z.string().optional(),
+    ignoredError: z.boolean().optional(),
   }),
 );
 
@@ -92,6 +104,12 @@ export function buildResultFromEvent(raw: unknown, options: { projectName?: stri
     outputImages: outputs.value as OutputImage[],
     baseImages: bases.value.map(withoutUndefinedTag),
   };
+  // A task file's steps: only a view of the run, so an unreadable list is left out, not an error.
+  const steps = exported.get(EXPORTED.steps);
+  if (steps) {
+    const parsedSteps = stepsSchema.safeParse(safeJson(steps));
+    if (parsedSteps.success) result.steps = parsedSteps.data as RunStep[];
+  }
 
   if (status === 'Succeeded') {
     const problem = outputs.problem ?? bases.problem;
@@ -104,6 +122,14 @@ export function buildResultFromEvent(raw: unknown, options: { projectName?: stri
     result.error = exported.get(EXPORTED.error)?.trim() || describeFailure(buildStatus, info);
   }
   return { kind: 'result', result };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function withoutUndefinedTag(base: z.infer<typeof baseImagesSchema>[number]): ResolvedBaseImage {

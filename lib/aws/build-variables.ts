@@ -23,6 +23,8 @@ export const BUILD_ENV = {
   basicLogins: 'CASCADE_BASIC_LOGINS',
   /** PARAMETER_STORE: the push registry's stored login, JSON `{ username, password }`. */
   pushLogin: 'CASCADE_PUSH_LOGIN',
+  /** A task file's run: JSON object of its template values (`Run.ID`, `Run.Registry`, …). */
+  templateValues: 'CASCADE_TEMPLATE_VALUES',
 } as const;
 
 /** `CASCADE_REGISTRY_PASSWORD_0`, `_1`, …: PARAMETER_STORE variables, one per basic credential. */
@@ -37,6 +39,8 @@ export const EXPORTED = {
   outputImages: 'CASCADE_OUTPUT_IMAGES',
   /** One sentence saying why the build failed, when the buildspec knows. */
   error: 'CASCADE_ERROR',
+  /** A task file's run: JSON array of RunStep. */
+  steps: 'CASCADE_STEPS',
 } as const;
 
 export interface PullRole {

@@ -47,6 +47,8 @@ export interface BuildPlan {
   dockerfilePath: string;
   buildArgs: Record<string, string>;
   platform?: string;
+  /** `--target` (a task file's build step). */
+  target?: string;
   bases: PlannedBase[];
   /** Build args FROM lines use with no value, worth a warning in the log. */
   unresolvedArgs: string[];
@@ -78,14 +80,23 @@ export async function readBuildPlan(input: BuildInput): Promise<BuildPlan> {
     }
     throw err;
   });
+  return planFromText(text, { contextDir, dockerfile: input.dockerfile, dockerfilePath: relative(contextDir, path), buildArgs: input.buildArgs, platform: input.platform });
+}
+
+/** The plan of a Dockerfile already read: `dockerfilePath` is where the tool finds it from `contextDir`. */
+export function planFromText(
+  text: string,
+  input: { contextDir: string; dockerfile: string; dockerfilePath: string; buildArgs: Record<string, string>; platform?: string; target?: string },
+): BuildPlan {
   const platform = input.platform || undefined;
-  const analysis = analyzeDockerfile(text, input.buildArgs, { platform });
+  const analysis = analyzeDockerfile(text, input.buildArgs, { platform, ...(input.target !== undefined && { targetStage: input.target }) });
   return {
-    contextDir,
+    contextDir: input.contextDir,
     dockerfile: input.dockerfile,
-    dockerfilePath: relative(contextDir, path),
+    dockerfilePath: input.dockerfilePath,
     buildArgs: input.buildArgs,
     ...(platform !== undefined && { platform }),
+    ...(input.target !== undefined && { target: input.target }),
     bases: analysis.bases.map((base) => planBase(base, pullPlatform(base, analysis, platform))),
     unresolvedArgs: analysis.unresolvedArgs,
   };

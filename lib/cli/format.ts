@@ -179,7 +179,7 @@ export function formatDependencies(dependencies: ReadonlyArray<Dependency & { la
     dependencies.map((dep) => [
       `${dep.registry}/${dep.repository}:${dep.tag}${dep.pinned ? ' (pinned)' : ''}${dep.tagGoneAt ? ' (tag deleted)' : ''}`,
       dep.digest,
-      dep.stage,
+      dep.step !== undefined ? `${dep.stage} (step ${dep.step})` : dep.stage,
       formatTime(dep.capturedAt),
       dep.lastRun ?? '',
     ]),
@@ -232,9 +232,25 @@ export function formatRun(run: Run): string {
     ['Duration', formatClockDuration(runDurationMs(run))],
     ['Commit', run.commit],
     ['Output images', run.outputImages.map((image) => `${image.reference}@${image.digest}`).join(', ')],
-    ['Base images', run.baseImages.map((base) => `${base.registry}/${base.repository}${base.tag ? `:${base.tag}` : ''}@${base.digest} (${base.stage})`).join(', ')],
+    ['Base images', run.baseImages.map((base) => `${base.registry}/${base.repository}${base.tag ? `:${base.tag}` : ''}@${base.digest} (${base.stage}${base.step !== undefined ? `, step ${base.step}` : ''})`).join(', ')],
     ['Error', run.error],
-  ]);
+  ]) + formatRunSteps(run);
+}
+
+/** A task file's steps: each with its status and duration, and why it did not succeed. */
+function formatRunSteps(run: Run): string {
+  if (!run.steps || run.steps.length === 0) return '';
+  const table = formatTable(
+    ['STEP', 'TYPE', 'STATUS', 'DURATION', 'DETAIL'],
+    run.steps.map((step) => [
+      step.id,
+      step.kind,
+      step.status,
+      step.durationMs !== undefined ? formatClockDuration(step.durationMs) : '',
+      step.error !== undefined ? `${step.error}${step.ignoredError ? ' (ignored)' : ''}` : '',
+    ]),
+  );
+  return `\nSteps:\n${table}`;
 }
 
 export function formatWebhooksTable(webhooks: readonly WebhookView[]): string {

@@ -34,6 +34,7 @@ export class DependencyCapture {
         digest: base.digest,
         stage: base.stage,
         pinned: base.pinned,
+        ...(base.step !== undefined && { step: base.step }),
         capturedAt,
         capturedByRun: run.id,
       });

@@ -2,6 +2,8 @@
 // an image and a digest, what an event would do to every task that tracks the image. Both use
 // the dispatcher's own decisions (decisions.ts), so the answer is what cascade would really do.
 import { analyzeDockerfile } from '../dockerfile/analyze';
+import { checkTaskFile } from '../taskfile/task-file-analysis';
+import { isTaskFile } from '../taskfile/task-file';
 import { baseKey, parseImageReference } from '../images/reference';
 import { decideImageUpdate, type Decision } from './decisions';
 import { settleEach, throwFirstFailure } from './concurrency';
@@ -163,10 +165,14 @@ export class ExplainService {
 
   /** true/false when the Dockerfile could be read; undefined when it could not be here. */
   private async dockerfileUses(task: Task, key: string): Promise<boolean | undefined> {
-    if (!this.deps.sources) return undefined;
+    const sources = this.deps.sources;
+    if (!sources) return undefined;
     try {
-      const analysis = analyzeDockerfile(await this.deps.sources.readFile(task.context, task.dockerfile), task.buildArgs);
-      return analysis.bases.some((base) => baseKey({ ...base.image, tag: base.image.tag ?? 'latest' }) === key);
+      // A task file: the bases of every build step's Dockerfile.
+      const analyses = isTaskFile(task.dockerfile)
+        ? (await checkTaskFile((path) => sources.readFile(task.context, path), task.dockerfile, task.registry, task.name)).builds.map((b) => b.analysis)
+        : [analyzeDockerfile(await sources.readFile(task.context, task.dockerfile), task.buildArgs)];
+      return analyses.some((analysis) => analysis.bases.some((base) => baseKey({ ...base.image, tag: base.image.tag ?? 'latest' }) === key));
     } catch {
       return undefined;
     }

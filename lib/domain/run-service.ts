@@ -7,10 +7,12 @@ import { settleEach, throwFirstFailure } from './concurrency';
 import { parseBuildContext, validateContextPath } from './context';
 import type { DependencyCapture } from './dependency-capture';
 import type { NotificationService } from './notifications/notification-service';
-import { ConflictError, NotFoundError, RetryableError } from './errors';
+import { ConflictError, NotFoundError, RetryableError, ValidationError } from './errors';
 import type { QuickBuildInput } from './inputs';
 import type { Builder, Clock, LogStore, OpeningOutcome, Queue, RunQuery, RunStore, SourceReader, TaskStore } from './ports';
 import { renderTemplate, runDate } from './templates';
+import { checkTaskFile } from '../taskfile/task-file-analysis';
+import { isTaskFile } from '../taskfile/task-file';
 import { validateImageTemplates } from './task-service';
 import type { BuildResult, BuildSpec, Run, RunCause, RunOrigin, Task, TaskHistory, Trigger } from './types';
 import { DEFAULT_HISTORY, TERMINAL_STATUSES } from './types';
@@ -133,15 +135,23 @@ export class RunService {
   async quickBuild(input: QuickBuildInput): Promise<Run> {
     const context = parseBuildContext(input.context);
     const dockerfile = validateContextPath(input.file, 'file');
-    validateImageTemplates(input.registry, input.images, '', this.deps.clock.now());
-    if (this.deps.sources) analyzeDockerfile(await this.deps.sources.readFile(context, dockerfile), input.args);
+    let images = input.images;
+    if (isTaskFile(dockerfile)) {
+      if (images.length > 0) throw new ValidationError(`the task file ${dockerfile} names the images its push steps push: leave out --image`, 'images');
+      const sources = this.deps.sources;
+      if (sources) images = (await checkTaskFile((path) => sources.readFile(context, path), dockerfile, input.registry, '')).images;
+    } else {
+      if (images.length === 0) throw new ValidationError('at least one --image is required', 'images');
+      if (this.deps.sources) analyzeDockerfile(await this.deps.sources.readFile(context, dockerfile), input.args);
+    }
+    validateImageTemplates(input.registry, images, '', this.deps.clock.now());
     const run = await this.createRun({
       trigger: 'Manual',
       cause: { kind: 'manual' },
       branch: context.kind === 'git' ? context.branch : undefined,
       spec: {
         registry: input.registry,
-        images: input.images,
+        images,
         context,
         dockerfile,
         buildArgs: input.args,
@@ -313,6 +323,8 @@ export class RunService {
       'Run.Branch': input.branch ?? '',
     };
     const images = input.spec.images.map((template) => renderTemplate(template, values));
+    // A task file is rendered by the builder, with the run's values.
+    const taskFileValues = isTaskFile(input.spec.dockerfile) ? { values } : {};
     return {
       id,
       sequence,
@@ -322,7 +334,7 @@ export class RunService {
       status: 'Queued',
       trigger: input.trigger,
       cause: input.cause,
-      spec: { ...input.spec, images },
+      spec: { ...input.spec, images, ...taskFileValues },
       createdAt: now.toISOString(),
       outputImages: [],
       baseImages: [],
@@ -347,6 +359,7 @@ export class RunService {
         outputImages: result.outputImages ?? [],
         baseImages: result.baseImages ?? [],
         ...(result.error !== undefined && { error: result.error }),
+        ...(result.steps !== undefined && { steps: result.steps }),
         keepUntil: new Date(Date.parse(finishedAt) + (run.retention ?? DEFAULT_HISTORY).logRetentionDays * DAY_MS).toISOString(),
       });
     } catch (error) {

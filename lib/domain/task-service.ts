@@ -1,5 +1,7 @@
 // Tasks: what to build, where to push it, and when to build it again.
 import { analyzeDockerfile } from '../dockerfile/analyze';
+import { checkTaskFile } from '../taskfile/task-file-analysis';
+import { isTaskFile } from '../taskfile/task-file';
 import { parseImageReference } from '../images/reference';
 import type { AddCredentialInput, CreateTaskInput, UpdateTaskInput } from './inputs';
 import { parseBuildContext, validateContextPath } from './context';
@@ -61,7 +63,9 @@ export class TaskService {
     };
     validateImageTemplates(task.registry, task.images, task.name, this.deps.clock.now());
     if (await this.deps.tasks.get(task.name)) throw new ConflictError(`task "${task.name}" already exists`);
-    await this.checkDockerfile(task.context, task.dockerfile, task.buildArgs);
+    task.images = await this.checkBuildFile(task, input.images);
+    // A task file's push steps, checked as given images are.
+    if (isTaskFile(task.dockerfile)) validateImageTemplates(task.registry, task.images, task.name, this.deps.clock.now());
     await this.deps.tasks.create(task);
     return task;
   }
@@ -89,9 +93,14 @@ export class TaskService {
       updatedAt: this.deps.clock.now().toISOString(),
     };
     validateImageTemplates(next.registry, next.images, next.name, this.deps.clock.now());
-    if (input.context !== undefined || input.file !== undefined || input.args !== undefined) {
-      await this.checkDockerfile(next.context, next.dockerfile, next.buildArgs);
+    const fileChanged = input.context !== undefined || input.file !== undefined || input.args !== undefined;
+    if (isTaskFile(next.dockerfile)) {
+      // A task file's images are its push steps', rendered for the task's registry.
+      if (fileChanged || input.images !== undefined || input.registry !== undefined) next.images = await this.checkBuildFile(next, input.images ?? []);
+    } else if (fileChanged) {
+      next.images = await this.checkBuildFile(next, input.images ?? (isTaskFile(current.dockerfile) ? [] : current.images));
     }
+    validateImageTemplates(next.registry, next.images, next.name, this.deps.clock.now());
     await this.deps.tasks.put(next);
     if (!listensToBases(current) && listensToBases(next)) await this.catchUp(next);
     return next;
@@ -171,6 +180,23 @@ export class TaskService {
     await this.deps.tasks.put(next);
     if (removed.kind === 'basic') await this.deps.secrets.delete(removed.secretRef);
     return next;
+  }
+
+  /**
+   * Checks the Dockerfile, or the task file and each build step's Dockerfile, and answers the
+   * images the task pushes: those given for a Dockerfile, the push steps' for a task file.
+   */
+  private async checkBuildFile(task: Task, images: string[]): Promise<string[]> {
+    if (!isTaskFile(task.dockerfile)) {
+      if (images.length === 0) throw new ValidationError('at least one --image is required', 'images');
+      await this.checkDockerfile(task.context, task.dockerfile, task.buildArgs);
+      return images;
+    }
+    if (images.length > 0) throw new ValidationError(`the task file ${task.dockerfile} names the images its push steps push: leave out --image`, 'images');
+    const sources = this.deps.sources;
+    if (!sources) return [];
+    const checked = await checkTaskFile((path) => sources.readFile(task.context, path), task.dockerfile, task.registry, task.name);
+    return checked.images;
   }
 
   private async checkDockerfile(context: BuildContext, file: string, args: Record<string, string>): Promise<void> {

@@ -107,6 +107,8 @@ export interface ResolvedBaseImage {
   stage: DependencyStage;
   /** The FROM named a digest: it never triggers a rebuild. */
   pinned: boolean;
+  /** The task file's build step that pulled it (a Dockerfile build has none). */
+  step?: string;
 }
 
 /**
@@ -141,6 +143,8 @@ export interface Run {
   buildId?: string;
   /** One sentence saying why a run did not succeed. */
   error?: string;
+  /** A task file's steps, each with its status and duration. */
+  steps?: RunStep[];
   commit?: string;
   branch?: string;
   origin?: RunOrigin;
@@ -162,6 +166,8 @@ export interface BuildSpec {
   credentials: RegistryCredential[];
   /** A commit to check out instead of the branch head. */
   commit?: string;
+  /** For a task file (`dockerfile` ending .yaml/.yml): the run's template values, which the builder renders it with. */
+  values?: Partial<Record<'Run.ID' | 'Run.Registry' | 'Run.Date' | 'Run.TaskName' | 'Run.Commit' | 'Run.Branch', string>>;
 }
 
 export type DependencyStage = 'runtime' | 'build-time';
@@ -176,6 +182,8 @@ export interface Dependency {
   digest: string;
   stage: DependencyStage;
   pinned: boolean;
+  /** The task file's build step that pulled it (a Dockerfile task has none). */
+  step?: string;
   capturedAt: string;
   capturedByRun: string;
   /** Digest for which a build was last started by an image event (dedupes redeliveries). */
@@ -281,4 +289,20 @@ export interface BuildResult {
   outputImages: OutputImage[];
   baseImages: ResolvedBaseImage[];
   error?: string;
+  /** A task file's steps, in the order they started, then those never started. */
+  steps?: RunStep[];
+}
+
+export type RunStepStatus = 'Succeeded' | 'Failed' | 'Timeout' | 'Canceled' | 'Skipped';
+
+/** One step of a task file's run. */
+export interface RunStep {
+  id: string;
+  kind: 'build' | 'cmd' | 'push';
+  status: RunStepStatus;
+  startedAt?: string;
+  durationMs?: number;
+  /** Why it did not succeed; with `ignoreErrors`, the run went on regardless. */
+  error?: string;
+  ignoredError?: boolean;
 }

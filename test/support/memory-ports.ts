@@ -532,8 +532,9 @@ export class MemoryDependencyStore extends MemoryPort implements DependencyStore
     const writes = [...wanted.values()].map((dep) => () => {
       const key = edgeKey(dep.registry, dep.repository, dep.tag, taskName);
       const edge = this.edges.get(key) ?? { dep: {} as Dependency };
-      const { registry, repository, tag, digest, stage, pinned, capturedAt, capturedByRun } = dep;
-      edge.dep = stored({ ...edge.dep, taskName, registry, repository, tag, digest, stage, pinned, capturedAt, capturedByRun });
+      const { registry, repository, tag, digest, stage, pinned, step, capturedAt, capturedByRun } = dep;
+      const { step: _previous, ...kept } = edge.dep;
+      edge.dep = stored({ ...kept, taskName, registry, repository, tag, digest, stage, pinned, ...(step !== undefined && { step }), capturedAt, capturedByRun });
       this.edges.set(key, edge);
     });
     const deletes = stale.map((dep) => () => void this.edges.delete(edgeKey(dep.registry, dep.repository, dep.tag, taskName)));

@@ -8,7 +8,7 @@ import { collect, keyValue } from '../options';
 
 interface BuildOptions extends OutputOptions {
   registry: string;
-  image: string[];
+  image?: string[];
   file?: string;
   arg?: Record<string, string>;
   platform?: string;
@@ -19,8 +19,8 @@ export function registerBuildCommand(program: Command, ctx: CliContext): void {
   const cmd = leaf(program, 'build', 'build an image from CONTEXT and push it, following the log')
     .argument('<CONTEXT>', 'git URL[#branch[:folder]] or a local folder')
     .requiredOption('--registry <host>', 'login server to push to, e.g. 127.0.0.1:5000')
-    .requiredOption('--image <repo:tag>', 'image to push, relative to the registry (repeatable)', collect)
-    .option('--file <path>', 'Dockerfile path inside the context (default Dockerfile)')
+    .option('--image <repo:tag>', 'image to push, relative to the registry (repeatable; none with a task file)', collect)
+    .option('--file <path>', 'Dockerfile path inside the context (default Dockerfile); a .yaml/.yml file is a multi-step task file')
     .option('--arg <KEY=VALUE>', 'build argument (repeatable)', keyValue)
     .option('--platform <os/arch>', 'platform to build for (default linux/amd64)')
     .option('--no-wait', 'return once the build is queued');
@@ -28,7 +28,7 @@ export function registerBuildCommand(program: Command, ctx: CliContext): void {
     const [context = ''] = cmd.processedArgs as string[];
     const body: Partial<QuickBuildInput> = {
       registry: opts.registry,
-      images: opts.image,
+      ...(opts.image !== undefined && { images: opts.image }),
       context: await resolveContext(context, ctx.cwd),
     };
     if (opts.file !== undefined) body.file = opts.file;

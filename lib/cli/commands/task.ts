@@ -35,10 +35,11 @@ function definitionOptions(cmd: Command, required: boolean): Command {
     else cmd.option(flags, description, parse as never);
   };
   option('--registry <host>', 'login server the task pushes to, e.g. 127.0.0.1:5000');
-  option('--image <template>', "image to push, relative to the registry, e.g. 'helloworld:{{.Run.ID}}' (repeatable)", collect);
+  // Not required: a task file (--file x.yaml) names its images in its push steps.
+  cmd.option('--image <template>', "image to push, relative to the registry, e.g. 'helloworld:{{.Run.ID}}' (repeatable; none with a task file)", collect);
   option('--context <context>', 'git URL[#branch[:folder]] or a local folder');
   return cmd
-    .option('--file <path>', 'Dockerfile path inside the context (default Dockerfile)')
+    .option('--file <path>', 'Dockerfile path inside the context (default Dockerfile); a .yaml/.yml file is a multi-step task file')
     .option('--arg <KEY=VALUE>', 'build argument (repeatable)', keyValue)
     .option('--platform <os/arch>', 'platform to build for (default linux/amd64)')
     .option('--base-image-trigger-enabled <true|false>', 'rebuild when a base image changes', boolean('--base-image-trigger-enabled'))

@@ -48,6 +48,10 @@ case "$1" in
     if [ -n "$FAKE_BUILD_FAIL" ]; then echo 'ERROR: failed to solve: process "/bin/sh -c npm install" did not complete successfully: exit code: 1' >&2; exit 1; fi
     echo "Successfully tagged";;
   tag) ;;
+  run)
+    echo "run cwd=$PWD" >> "$FAKE_CALLS"
+    if [ -n "$FAKE_RUN_FAIL" ]; then echo "NODE_VERSION is 10.0.0, expected 9.11.2" >&2; exit 1; fi
+    echo "NODE_VERSION is 9.11.2a, as expected";;
   push)
     if [ -n "$FAKE_PUSH_FAIL" ]; then echo "denied: requested access to the resource is denied" >&2; exit 1; fi
     echo "The push refers to repository [$2]"
@@ -204,7 +208,7 @@ describe('infra/buildspec.yml', () => {
   const parameters = { '/cascade/dev/task/helloworld/docker.io': HUB_PASSWORD };
 
   it('exports only the variables the build-events function reads', () => {
-    expect(buildspec.env['exported-variables']).toEqual(['CASCADE_RUN_ID', 'CASCADE_BASE_IMAGES', 'CASCADE_OUTPUT_IMAGES', 'CASCADE_ERROR']);
+    expect(buildspec.env['exported-variables']).toEqual(['CASCADE_RUN_ID', 'CASCADE_BASE_IMAGES', 'CASCADE_OUTPUT_IMAGES', 'CASCADE_ERROR', 'CASCADE_STEPS']);
   });
 
   it('builds the tutorial: assumes the pull role for the base, logs in, pulls, builds, pushes, exports the digests', async () => {
@@ -258,6 +262,59 @@ describe('infra/buildspec.yml', () => {
         outputImages: JSON.parse(run.exported.CASCADE_OUTPUT_IMAGES as string),
         baseImages: JSON.parse(run.exported.CASCADE_BASE_IMAGES as string),
       },
+    });
+  });
+
+  describe('a task file (issue 15): build, check with docker run, push only when the check passes', () => {
+    const taskFile = [
+      'version: v1.1.0',
+      'steps:',
+      '  - id: app',
+      `    build: -t $Registry/helloworld:$ID -f Dockerfile-app --build-arg REGISTRY_NAME=${ECR_BASE} .`,
+      '  - id: check',
+      '    cmd: $Registry/helloworld:$ID sh /app/check.sh',
+      '    env: [EXPECTED=9.11.2]',
+      '  - id: push',
+      '    push: [$Registry/helloworld:$ID]',
+      '',
+    ].join('\n');
+    const spec: BuildSpec = {
+      ...tutorial,
+      images: ['helloworld:da1'],
+      dockerfile: 'acr-task.yaml',
+      buildArgs: {},
+      values: { 'Run.ID': 'da1', 'Run.Registry': ECR_APP, 'Run.Date': '20261206-150000z', 'Run.TaskName': 'checked', 'Run.Commit': '', 'Run.Branch': 'main' },
+    };
+    const files = { 'acr-task.yaml': taskFile, 'Dockerfile-app': dockerfile };
+    const local = 'cascade-build/da1-1-app:latest';
+
+    it('passes the check, then pushes; each line of a step carries its id; the steps reach the run', async () => {
+      const run = await runBuild(await environmentFor(spec, parameters), files);
+      expect(run.failedPhases).toEqual([]);
+      expect(run.calls.filter((c) => /^docker (pull|build|run|push)/.test(c))).toEqual([
+        'docker pull --platform linux/amd64 docker.io/library/golang:1.22',
+        `docker pull --platform linux/amd64 ${ECR_BASE}/baseimages/node:9-alpine`,
+        `docker build --file Dockerfile-app --tag ${local} --platform linux/amd64 --build-arg REGISTRY_NAME=${ECR_BASE} .`,
+        `docker run --rm --pull never --env EXPECTED=9.11.2 ${local} sh /app/check.sh`,
+        `docker push ${ECR_APP}/helloworld:da1`,
+      ]);
+      expect(run.log).toMatch(/^\[check\] NODE_VERSION is 9\.11\.2a, as expected$/m);
+      expect(JSON.parse(run.exported.CASCADE_BASE_IMAGES as string).map((b: { step?: string }) => b.step)).toEqual(['app', 'app']);
+      const outcome = buildResultFromEvent(stateChange('SUCCEEDED', run.exported), { projectName: 'cascade-dev' });
+      expect(outcome.kind === 'result' && outcome.result.steps?.map((s) => `${s.id}:${s.status}`)).toEqual(['app:Succeeded', 'check:Succeeded', 'push:Succeeded']);
+      expect(outcome.kind === 'result' && outcome.result.outputImages.map((o) => o.reference)).toEqual([`${ECR_APP}/helloworld:da1`]);
+    });
+
+    it('a failing check: no push, the build fails naming the step, the bases are still reported', async () => {
+      const run = await runBuild({ ...(await environmentFor(spec, parameters)), FAKE_RUN_FAIL: '1' }, files);
+      expect(run.failedPhases).toEqual(['build']);
+      expect(run.calls.some((c) => c.startsWith('docker push') || c.startsWith('docker tag'))).toBe(false);
+      expect(run.exported.CASCADE_ERROR).toBe(`step "check" (cmd) failed: ${ECR_APP}/helloworld:da1 exited with code 1`);
+      expect(run.log).toMatch(/^\[check\] NODE_VERSION is 10\.0\.0, expected 9\.11\.2$/m);
+      const outcome = buildResultFromEvent(stateChange('FAILED', run.exported), { projectName: 'cascade-dev' });
+      expect(outcome).toMatchObject({ kind: 'result', result: { status: 'Failed', error: run.exported.CASCADE_ERROR, outputImages: [] } });
+      expect(outcome.kind === 'result' && outcome.result.steps?.map((s) => `${s.id}:${s.status}`)).toEqual(['app:Succeeded', 'check:Failed', 'push:Skipped']);
+      expect(outcome.kind === 'result' && outcome.result.baseImages).toHaveLength(2);
     });
   });
 

@@ -156,3 +156,57 @@ describe('DockerTool', () => {
     await expect(denied.push('l', 'app.example.com/app:da1')).rejects.toThrow('denied: requested access to the resource is denied');
   });
 });
+
+// A task file's cmd step (issue 15): a container of the image run to its end.
+describe('running a container', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cascade-run-tool-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const create = (run: ToolRunner) =>
+    BuildahTool.create({ run, storageRoot: join(dir, 'storage'), workDir: dir, authFile: join(dir, 'auth.json'), registriesConf: join(dir, 'registries.conf') });
+  const config = (Entrypoint: string[] | null, Cmd: string[] | null) => ({ stdout: JSON.stringify({ OCIv1: { config: { Entrypoint, Cmd } } }) });
+
+  it.each([
+    ["the image's ENTRYPOINT and CMD when the step gives nothing", {}, config(['/entry'], ['serve']), ['/entry', 'serve']],
+    ["the step's args replace CMD, after the ENTRYPOINT", { args: ['check', '--fast'] }, config(['/entry'], ['serve']), ['/entry', 'check', '--fast']],
+    ["the step's entryPoint replaces both", { entryPoint: 'sh', args: ['/app/check.sh'] }, config(['/entry'], ['serve']), ['sh', '/app/check.sh']],
+    ['CMD alone', {}, config(null, ['sh', '-c', 'true']), ['sh', '-c', 'true']],
+  ])('buildah: from, run under chroot isolation with env and working directory, rm: %s', async (_what, step, inspect, command) => {
+    const { run, calls } = recordingRunner({ ' from ': { stdout: 'working-container-1\n' }, ' inspect ': inspect, ' run ': { code: 3 } });
+    const tool = await create(run);
+    const code = await tool.run({ image: 'localhost/cascade-build/x:latest', args: [], env: ['EXPECTED=9'], workingDirectory: '/srv', ...step });
+    expect(code).toBe(3);
+    const verbs = calls.map((c) => c.args.slice(6));
+    expect(verbs).toEqual([
+      ['from', '--pull=never', '--quiet', 'localhost/cascade-build/x:latest'],
+      ['inspect', '--type', 'container', 'working-container-1'],
+      ['run', '--isolation', 'chroot', '--env', 'EXPECTED=9', '--workingdir', '/srv', 'working-container-1', '--', ...command],
+      ['rm', 'working-container-1'],
+    ]);
+  });
+
+  it('buildah: an image with no command and a step with none is an error, and the container is still removed', async () => {
+    const { run, calls } = recordingRunner({ ' from ': { stdout: 'c1\n' }, ' inspect ': config(null, null) });
+    const tool = await create(run);
+    await expect(tool.run({ image: 'x', args: [], env: [] })).rejects.toThrow('x has no ENTRYPOINT or CMD and the step gives no command');
+    expect(calls.at(-1)?.args.slice(6)).toEqual(['rm', 'c1']);
+  });
+
+  it('buildah: tags an image for a later build step', async () => {
+    const { run, calls } = recordingRunner();
+    await (await create(run)).tag('localhost/cascade-build/x:latest', 'reg.example.com/base:da1');
+    expect(calls.map((c) => c.args.slice(6))).toEqual([['tag', 'localhost/cascade-build/x:latest', 'reg.example.com/base:da1']]);
+  });
+
+  it('docker: run --rm with env, entrypoint and workdir; its exit code; 125 is docker failing, not the command', async () => {
+    const { run, calls } = recordingRunner({ run: { code: 1 } });
+    expect(await new DockerTool(run).run({ image: 'cascade-build/da1-1-app:latest', args: ['/app/check.sh'], env: ['A=1'], entryPoint: 'sh', workingDirectory: '/app' })).toBe(1);
+    expect(calls.map((c) => c.args)).toEqual([['run', '--rm', '--pull', 'never', '--env', 'A=1', '--entrypoint', 'sh', '--workdir', '/app', 'cascade-build/da1-1-app:latest', '/app/check.sh']]);
+    const failing = new DockerTool(recordingRunner({ run: { code: 125, stderr: 'docker: Error response from daemon: No such image: x.\n' } }).run);
+    await expect(failing.run({ image: 'x', args: [], env: [] })).rejects.toThrow('docker: Error response from daemon: No such image: x.');
+  });
+});

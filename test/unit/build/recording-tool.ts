@@ -1,7 +1,7 @@
 // A ContainerTool that records what the build steps ask of it and answers with digests derived
 // from the references, so tests can predict them; a named reference or step can be made to fail.
 import { createHash } from 'node:crypto';
-import { ContainerToolError, type ContainerTool, type ImageBuildRequest, type PullRequest } from '../../../lib/build/container-tool';
+import { ContainerToolError, type ContainerRunRequest, type ContainerTool, type ImageBuildRequest, type PullRequest, type ToolIo } from '../../../lib/build/container-tool';
 
 export const fakeDigest = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 
@@ -12,6 +12,8 @@ export interface Failures {
   build?: boolean;
   /** Pushes of references containing this are denied. */
   push?: string;
+  /** A container of an image containing the key exits with the code. */
+  run?: Record<string, number>;
 }
 
 export class RecordingTool implements ContainerTool {
@@ -37,5 +39,17 @@ export class RecordingTool implements ContainerTool {
     this.calls.push(`push ${localName} -> ${reference}`);
     if (this.failures.push && reference.includes(this.failures.push)) throw new ContainerToolError('denied: requested access to the resource is denied');
     return fakeDigest(`pushed:${reference}`);
+  }
+
+  async tag(localName: string, reference: string): Promise<void> {
+    this.calls.push(`tag ${localName} -> ${reference}`);
+  }
+
+  async run(request: ContainerRunRequest, io: ToolIo = {}): Promise<number> {
+    const options = [...request.env.map((e) => ` -e ${e}`), request.entryPoint ? ` --entrypoint ${request.entryPoint}` : '', request.workingDirectory ? ` -w ${request.workingDirectory}` : ''].join('');
+    this.calls.push(`run${options} ${[request.image, ...request.args].join(' ')}`);
+    io.output?.(`ran ${request.image}\n`);
+    const failing = Object.entries(this.failures.run ?? {}).find(([image]) => request.image.includes(image));
+    return failing?.[1] ?? 0;
   }
 }

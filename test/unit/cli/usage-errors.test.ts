@@ -49,7 +49,6 @@ describe('bad input sends nothing and exits 2', () => {
     ['logs with neither run nor task', ['task', 'logs'], /give either --run-id ID or --name TASK/],
     ['logs with both run and task', ['task', 'logs', '--run-id', 'da1', '--name', 'app'], /give either --run-id ID or --name TASK/],
     ['build without a context', ['build', '--registry', 'r.example.com', '--image', 'a:1'], /missing required argument 'CONTEXT'/],
-    ['build without --image', ['build', '--registry', 'r.example.com', '.'], /required option '--image <repo:tag>' not specified/],
     ['a context that is neither folder nor URL', ['build', '--registry', 'r.example.com', '--image', 'a:1', 'no-such-folder'], /the context "no-such-folder" is neither a folder nor a git URL/],
     ['login without --password-stdin', ['registry', 'login', 'r.example.com', '--username', 'u'], /add --password-stdin and pipe the password in/],
     ['login with an empty stdin', ['registry', 'login', 'r.example.com', '--username', 'u', '--password-stdin'], /no password arrived on stdin: pipe it in/, ''],

@@ -182,6 +182,7 @@ describe('CodeBuild emulator', () => {
         { name: 'CASCADE_BASE_IMAGES', value: '' },
         { name: 'CASCADE_OUTPUT_IMAGES', value: '' },
         { name: 'CASCADE_ERROR', value: 'the base image was not found' },
+        { name: 'CASCADE_STEPS', value: '' },
       ]);
       expect(builds?.[0]?.phases?.find((p) => p.phaseType === 'BUILD')).toMatchObject({ phaseStatus: 'FAILED', contexts: [{ statusCode: 'COMMAND_EXECUTION_ERROR' }] });
       expect(codebuild.answerProblems).toEqual([]);
