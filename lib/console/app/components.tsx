@@ -1,4 +1,4 @@
-// Small pieces every view uses: a run's status, an error, labelled values, a time.
+// Small pieces every view uses: a run's status, an error, labelled values, a time, a table.
 import type { ComponentChildren } from 'preact';
 import type { RunStatus } from '../../domain/types';
 import { formatTime } from '../../cli/format';
@@ -56,5 +56,26 @@ export function Digest({ digest, full = false }: { digest: string; full?: boolea
     <code class="digest" title={digest}>
       {full ? digest : short}
     </code>
+  );
+}
+
+/** A table under its column names, scrolling sideways when the page is narrow. */
+export function DataTable({ columns, caption, class: className, children }: { columns: readonly string[]; caption?: string; class?: string; children: ComponentChildren }) {
+  return (
+    <div class="table-scroll">
+      <table class={className}>
+        {caption && <caption>{caption}</caption>}
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
   );
 }

@@ -4,7 +4,7 @@ import type { Run, RunStatus } from '../../../domain/types';
 import { RUN_STATUSES } from '../../../domain/types';
 import { formatClockDuration, formatPlatform, runDurationMs, RUN_COLUMNS } from '../../../cli/format';
 import { consoleApi } from '../console-api';
-import { ErrorNote, Loading, StatusBadge, Time } from '../components';
+import { DataTable, ErrorNote, Loading, StatusBadge, Time } from '../components';
 import { Link, navigate, paths, type ConsoleLocation } from '../router';
 import { usePolled } from '../use-polled';
 
@@ -73,38 +73,24 @@ export function RunsView({ location }: { location: ConsoleLocation }) {
 export function RunsTable({ runs, caption }: { runs: Run[]; caption?: string }) {
   if (runs.length === 0) return <p class="empty">No runs match.</p>;
   return (
-    <div class="table-scroll">
-      <table class="runs-table">
-        {caption && <caption>{caption}</caption>}
-        <thead>
-          <tr>
-            {RUN_COLUMNS.map((column) => (
-              <th key={column} scope="col">
-                {column}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {runs.map((run) => (
-            <tr key={run.id} data-run-id={run.id}>
-              <td>
-                <Link href={paths.run(run.id)}>{run.id}</Link>
-              </td>
-              <td>{run.taskName ? <Link href={paths.task(run.taskName)}>{run.taskName}</Link> : <span class="muted">(quick build)</span>}</td>
-              <td data-label="platform">{formatPlatform(run.platform)}</td>
-              <td>
-                <StatusBadge status={run.status} />
-              </td>
-              <td data-label="trigger">{run.trigger}</td>
-              <td data-label="started">
-                <Time at={run.startedAt ?? run.createdAt} />
-              </td>
-              <td data-label="duration">{formatClockDuration(runDurationMs(run))}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable columns={RUN_COLUMNS} class="runs-table" caption={caption}>
+      {runs.map((run) => (
+        <tr key={run.id} data-run-id={run.id}>
+          <td>
+            <Link href={paths.run(run.id)}>{run.id}</Link>
+          </td>
+          <td>{run.taskName ? <Link href={paths.task(run.taskName)}>{run.taskName}</Link> : <span class="muted">(quick build)</span>}</td>
+          <td data-label="platform">{formatPlatform(run.platform)}</td>
+          <td>
+            <StatusBadge status={run.status} />
+          </td>
+          <td data-label="trigger">{run.trigger}</td>
+          <td data-label="started">
+            <Time at={run.startedAt ?? run.createdAt} />
+          </td>
+          <td data-label="duration">{formatClockDuration(runDurationMs(run))}</td>
+        </tr>
+      ))}
+        </DataTable>
   );
 }

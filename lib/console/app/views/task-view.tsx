@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import type { Task } from '../../../domain/types';
 import { formatContext, formatPlatform } from '../../../cli/format';
 import { consoleApi } from '../console-api';
-import { Digest, ErrorNote, KeyValues, Loading, Time } from '../components';
+import { DataTable, Digest, ErrorNote, KeyValues, Loading, Time } from '../components';
 import { Link, navigate, paths } from '../router';
 import { usePolled } from '../use-polled';
 import { RunsTable } from './runs-view';
@@ -65,34 +65,21 @@ export function TaskView({ name }: { name: string }) {
       ) : timers.data.length === 0 ? (
         <p class="empty">No timers.</p>
       ) : (
-        <div class="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                {['NAME', 'SCHEDULE (UTC)', 'ENABLED', 'NEXT', 'LAST FIRED'].map((c) => (
-                  <th key={c} scope="col">
-                    {c}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {timers.data.map((timer) => (
-                <tr key={timer.name}>
-                  <td>{timer.name}</td>
-                  <td>
-                    <code>{timer.schedule}</code>
-                  </td>
-                  <td>{timer.enabled ? 'yes' : 'no'}</td>
-                  <td>{timer.enabled ? <Time at={timer.next} /> : <span class="muted">disabled</span>}</td>
-                  <td>
-                    <Time at={timer.lastFired} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['NAME', 'SCHEDULE (UTC)', 'ENABLED', 'NEXT', 'LAST FIRED']}>
+          {timers.data.map((timer) => (
+            <tr key={timer.name}>
+              <td>{timer.name}</td>
+              <td>
+                <code>{timer.schedule}</code>
+              </td>
+              <td>{timer.enabled ? 'yes' : 'no'}</td>
+              <td>{timer.enabled ? <Time at={timer.next} /> : <span class="muted">disabled</span>}</td>
+              <td>
+                <Time at={timer.lastFired} />
+              </td>
+            </tr>
+          ))}
+            </DataTable>
       )}
       <h2>Base images</h2>
       {!detail.data?.dependenciesCaptured ? (
@@ -100,43 +87,30 @@ export function TaskView({ name }: { name: string }) {
       ) : dependencies.length === 0 ? (
         <p class="empty">The task has no base images that can trigger it.</p>
       ) : (
-        <div class="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                {['REGISTRY/REPOSITORY:TAG', 'DIGEST', 'STAGE', 'CAPTURED', 'LAST RUN'].map((c) => (
-                  <th key={c} scope="col">
-                    {c}
-                  </th>
-                ))}
+        <DataTable columns={['REGISTRY/REPOSITORY:TAG', 'DIGEST', 'STAGE', 'CAPTURED', 'LAST RUN']}>
+          {dependencies.map((dep) => {
+            const ref = `${dep.registry}/${dep.repository}:${dep.tag}`;
+            return (
+              <tr key={`${ref}@${dep.stage}`}>
+                <td class="wrap">
+                  <Link href={paths.graph(ref)}>
+                    <code>{ref}</code>
+                  </Link>
+                  {dep.pinned && ' (pinned)'}
+                  {dep.tagGoneAt && ' (tag deleted)'}
+                </td>
+                <td>
+                  <Digest digest={dep.digest} />
+                </td>
+                <td>{dep.stage}</td>
+                <td>
+                  <Time at={dep.capturedAt} />
+                </td>
+                <td>{dep.lastRun ? <Link href={paths.run(dep.lastRun)}>{dep.lastRun}</Link> : ''}</td>
               </tr>
-            </thead>
-            <tbody>
-              {dependencies.map((dep) => {
-                const ref = `${dep.registry}/${dep.repository}:${dep.tag}`;
-                return (
-                  <tr key={`${ref}@${dep.stage}`}>
-                    <td class="wrap">
-                      <Link href={paths.graph(ref)}>
-                        <code>{ref}</code>
-                      </Link>
-                      {dep.pinned && ' (pinned)'}
-                      {dep.tagGoneAt && ' (tag deleted)'}
-                    </td>
-                    <td>
-                      <Digest digest={dep.digest} />
-                    </td>
-                    <td>{dep.stage}</td>
-                    <td>
-                      <Time at={dep.capturedAt} />
-                    </td>
-                    <td>{dep.lastRun ? <Link href={paths.run(dep.lastRun)}>{dep.lastRun}</Link> : ''}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+            </DataTable>
       )}
       <h2>Last runs</h2>
       <ErrorNote error={runs.error} what="load the runs" />

@@ -2,7 +2,7 @@
 import type { Task } from '../../../domain/types';
 import { formatContext, formatPlatform } from '../../../cli/format';
 import { consoleApi } from '../console-api';
-import { ErrorNote, Loading } from '../components';
+import { DataTable, ErrorNote, Loading } from '../components';
 import { Link, paths } from '../router';
 import { usePolled } from '../use-polled';
 
@@ -31,34 +31,21 @@ export function TasksView() {
           No tasks yet: make one with <code>cascade task create</code>.
         </p>
       ) : (
-        <div class="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                {['NAME', 'PLATFORM', 'STATUS', 'CONTEXT', 'TRIGGERS'].map((c) => (
-                  <th key={c} scope="col">
-                    {c}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {tasks.data.map((task) => (
-                <tr key={task.name}>
-                  <td>
-                    <Link href={paths.task(task.name)}>{task.name}</Link>
-                  </td>
-                  <td>{formatPlatform(task.platform)}</td>
-                  <td>{task.status}</td>
-                  <td class="wrap">
-                    <code>{formatContext(task.context)}</code>
-                  </td>
-                  <td>{triggerWords(task)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['NAME', 'PLATFORM', 'STATUS', 'CONTEXT', 'TRIGGERS']}>
+          {tasks.data.map((task) => (
+            <tr key={task.name}>
+              <td>
+                <Link href={paths.task(task.name)}>{task.name}</Link>
+              </td>
+              <td>{formatPlatform(task.platform)}</td>
+              <td>{task.status}</td>
+              <td class="wrap">
+                <code>{formatContext(task.context)}</code>
+              </td>
+              <td>{triggerWords(task)}</td>
+            </tr>
+          ))}
+            </DataTable>
       )}
     </section>
   );
