@@ -28,6 +28,7 @@ import { createRouter } from '../http/router';
 import { createLocalDocumentClient, createTableIfMissing, startDynamoDbLocal } from './dynamodb-local';
 import { startHttpServer } from './http-server';
 import { InProcessQueue } from './in-process-queue';
+import { redactPath, worthLogging } from './request-log';
 import { checkExposure, createAccessGuard, isLoopbackOnly, parsePublicUrl } from './access';
 import { ApiTokens } from './api-tokens';
 import { tokenRoutes } from './token-routes';
@@ -190,7 +191,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       async (request) => {
         // The web console: its page and files (behind the Host check, with no token), on the same API.
         const response = isConsolePath(request.path) ? await serveConsole(request) : await (request.path.startsWith('/api/tokens') ? localRoutes : routes)(request);
-        if (request.path !== '/health') log(`${request.method} ${redactPath(request.path)} ${response.status}`);
+        if (worthLogging(request.method, request.path, response.status)) log(`${request.method} ${redactPath(request.path)} ${response.status}`);
         return response;
       },
       {
@@ -285,11 +286,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stopAll();
     throw error;
   }
-}
-
-/** `/webhooks/<name>/<secret>` carries a secret: never log that segment. */
-export function redactPath(path: string): string {
-  return path.replace(/^(\/webhooks\/[^/]+\/)[^/]+/, '$1***');
 }
 
 function describe(message: QueueMessage): string {
