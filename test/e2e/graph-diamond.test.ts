@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Run } from '../../lib/domain/types';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
-import { runCli, type CliResult } from '../unit/cli/api-double';
+import { runCli, succeeding, type CliResult } from '../unit/cli/api-double';
 import { freePort } from '../../lib/local/free-port';
 import { startRegistry, type RegistryProcess } from '../../lib/local/registry-process';
 import { writeBaseContext } from '../../lib/local/tutorial-files';
@@ -30,11 +30,7 @@ function cascade(args: string[]): Promise<CliResult> {
   return runCli(args, { api: stack.url, pollIntervalMs: 100 });
 }
 
-async function ok(args: string[]): Promise<string> {
-  const result = await cascade(args);
-  if (result.code !== 0) throw new Error(`cascade ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-  return result.stdout;
-}
+const ok = succeeding(cascade);
 
 /** The registries' ports differ from run to run: the drawing is compared with them named. */
 const named = (text: string) => text.replaceAll(base.host, 'BASE').replaceAll(app.host, 'APP');

@@ -2,7 +2,6 @@
 // registry's notifications), real buildah (the check runs the built image with buildah from +
 // run), DynamoDB Local, the local stack and the `cascade` command line. The task builds the app
 // and a tool image from two bases, checks NODE_VERSION in the built app, and pushes only then.
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +11,9 @@ import { startRegistry, type RegistryProcess } from '../../lib/local/registry-pr
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
 import { APP_DOCKERFILE, writeBaseContext } from '../../lib/local/tutorial-files';
 import { startForwardingRecorder, type ForwardingRecorder } from '../support/forwarding-recorder';
-import { rememberSecrets } from '../support/secrets';
+import { newSecret, rememberSecrets } from '../support/secrets';
 import { waitFor } from '../support/wait-for';
-import { runCli, type CliResult } from '../unit/cli/api-double';
+import { runCli, succeeding, type CliResult } from '../unit/cli/api-double';
 
 jest.setTimeout(300_000);
 
@@ -26,22 +25,14 @@ let app: RegistryProcess;
 let appContext: string;
 let nodeContext: string;
 let toolsContext: string;
-const password = { basePush: secret(), basePull: secret(), appPush: secret() };
+const password = { basePush: newSecret(), basePull: newSecret(), appPush: newSecret() };
 rememberSecrets(...Object.values(password));
-
-function secret(): string {
-  return randomBytes(12).toString('base64url');
-}
 
 function cascade(args: string[], stdin = ''): Promise<CliResult> {
   return runCli(args, { api: stack.url, stdin, pollIntervalMs: 100 });
 }
 
-async function ok(args: string[], stdin = ''): Promise<string> {
-  const result = await cascade(args, stdin);
-  if (result.code !== 0) throw new Error(`cascade ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-  return result.stdout;
-}
+const ok = succeeding(cascade);
 
 async function taskRuns(): Promise<Run[]> {
   return JSON.parse(await ok(['task', 'list-runs', '--name', 'checked', '--top', '100', '--output', 'json'])) as Run[];

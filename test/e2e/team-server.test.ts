@@ -2,7 +2,6 @@
 // 127.0.0.1 only), it asks API callers for a token, answers only for its own names, and a
 // registry's notifications, which carry their webhook's own secret, still start builds.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,9 +13,9 @@ import { freePort } from '../../lib/local/free-port';
 import { startRegistry, type RegistryProcess } from '../../lib/local/registry-process';
 import { tokenRoutes } from '../../lib/local/token-routes';
 import { createAppRepository, writeBaseContext } from '../../lib/local/tutorial-files';
-import { rememberSecrets } from '../support/secrets';
+import { newSecret, rememberSecrets } from '../support/secrets';
 import { waitFor } from '../support/wait-for';
-import { runCli, type CliResult } from '../unit/cli/api-double';
+import { runCli, succeeding, type CliResult } from '../unit/cli/api-double';
 
 jest.setTimeout(300_000);
 
@@ -30,12 +29,8 @@ let up: ChildProcess | undefined;
 let upOutput = '';
 let base: RegistryProcess;
 let app: RegistryProcess;
-const password = { basePush: secret(), basePull: secret(), appPush: secret() };
+const password = { basePush: newSecret(), basePull: newSecret(), appPush: newSecret() };
 rememberSecrets(...Object.values(password));
-
-function secret(): string {
-  return randomBytes(12).toString('base64url');
-}
 
 /** The CLI as a person on this machine runs it: CASCADE_TOKEN when given, and its own config folder. */
 function cascade(args: string[], options: { token?: string; stdin?: string } = {}): Promise<CliResult> {
@@ -44,11 +39,7 @@ function cascade(args: string[], options: { token?: string; stdin?: string } = {
   return runCli(args, { api, stdin: options.stdin, env, pollIntervalMs: 100 });
 }
 
-async function ok(args: string[], options: { token?: string; stdin?: string } = {}): Promise<string> {
-  const result = await cascade(args, options);
-  if (result.code !== 0) throw new Error(`cascade ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-  return result.stdout;
-}
+const ok = succeeding(cascade);
 
 /** `cascade up` as its own process, listening on all interfaces; resolves with its exit code if it ends within `settleMs`. */
 async function startUp(extra: string[] = [], settleMs = 60_000): Promise<number | undefined> {

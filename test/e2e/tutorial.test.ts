@@ -1,17 +1,16 @@
 // The tutorial end to end: real registries (CNCF distribution), real buildah, DynamoDB Local,
 // the local stack's HTTP server and the `cascade` command line.
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Run } from '../../lib/domain/types';
 import { RegistryClient } from '../../lib/images/registry-client';
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
-import { runCli, type CliResult } from '../unit/cli/api-double';
+import { runCli, succeeding, type CliResult } from '../unit/cli/api-double';
 import { startRegistry, type RegistryProcess } from '../../lib/local/registry-process';
 import { createAppRepository, writeBaseContext } from '../../lib/local/tutorial-files';
 import { startForwardingRecorder, type ForwardingRecorder } from '../support/forwarding-recorder';
-import { rememberSecrets } from '../support/secrets';
+import { newSecret, rememberSecrets } from '../support/secrets';
 import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(240_000);
@@ -23,23 +22,15 @@ let base: RegistryProcess;
 let app: RegistryProcess;
 let repo: string;
 let baseContext: string;
-const password = { basePush: secret(), basePull: secret(), appPush: secret() };
+const password = { basePush: newSecret(), basePull: newSecret(), appPush: newSecret() };
 const logLines: string[] = [];
 rememberSecrets(...Object.values(password));
-
-function secret(): string {
-  return randomBytes(12).toString('base64url');
-}
 
 function cascade(args: string[], stdin = ''): Promise<CliResult> {
   return runCli(args, { api: stack.url, stdin, pollIntervalMs: 100 });
 }
 
-async function ok(args: string[], stdin = ''): Promise<string> {
-  const result = await cascade(args, stdin);
-  if (result.code !== 0) throw new Error(`cascade ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-  return result.stdout;
-}
+const ok = succeeding(cascade);
 
 async function runs(): Promise<Run[]> {
   return JSON.parse(await ok(['task', 'list-runs', '--top', '100', '--output', 'json'])) as Run[];

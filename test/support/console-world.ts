@@ -2,7 +2,6 @@
 // base and app registries (CNCF distribution, the base one notifying the stack), registry logins,
 // the app in a git repository and the base image built with buildah. Everything it starts,
 // stop() stops.
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +10,7 @@ import { startRegistry, type RegistryProcess } from '../../lib/local/registry-pr
 import { startLocalStack, type LocalStack } from '../../lib/local/stack';
 import { createAppRepository, writeBaseContext } from '../../lib/local/tutorial-files';
 import { runCli, type CliResult } from '../unit/cli/api-double';
-import { rememberSecrets } from './secrets';
+import { newSecret, rememberSecrets } from './secrets';
 
 export interface ConsoleWorld {
   work: string;
@@ -35,13 +34,9 @@ export interface ConsoleWorld {
   stop(): Promise<void>;
 }
 
-function secret(): string {
-  return randomBytes(12).toString('base64url');
-}
-
 export async function startConsoleWorld(options: { log?: (line: string) => void } = {}): Promise<ConsoleWorld> {
   const work = await mkdtemp(join(tmpdir(), 'cascade-console-'));
-  const password = { basePush: secret(), basePull: secret(), appPush: secret() };
+  const password = { basePush: newSecret(), basePull: newSecret(), appPush: newSecret() };
   rememberSecrets(...Object.values(password));
   const stops: Array<() => Promise<unknown>> = [];
   const stop = async () => {

@@ -193,3 +193,12 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     ...overrides,
   };
 }
+
+/** `cascade`, expected to succeed: its stdout, or an error naming the command and its stderr. */
+export function succeeding<A extends unknown[]>(cascade: (args: string[], ...rest: A) => Promise<CliResult>): (args: string[], ...rest: A) => Promise<string> {
+  return async (args, ...rest) => {
+    const result = await cascade(args, ...rest);
+    if (result.code !== 0) throw new Error(`cascade ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    return result.stdout;
+  };
+}
